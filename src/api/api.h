@@ -1,0 +1,27 @@
+/*
+ * The local HTTP endpoint (libevhtp on the loop): health, readiness,
+ * metrics and debug endpoints now; the Kubernetes read API later. Only
+ * api.c includes evhtp.h.
+ */
+#ifndef EDGESITE_API_H
+#define EDGESITE_API_H
+
+struct event_base;
+struct conf;
+struct store;
+struct api;
+
+/*
+ * Creates the endpoint and binds conf->api_listen. NULL with *errstr set
+ * (static storage) when the address is bad or cannot be bound.
+ */
+struct api	*api_new(struct event_base *, const struct conf *,
+		    struct store *, const char **errstr);
+/* Stops accepting new connections (shutdown begins). */
+void		 api_close_listeners(struct api *);
+/* Points the endpoint at a new effective config after a reload. */
+void		 api_set_conf(struct api *, const struct conf *);
+/* Frees everything; accepts NULL. */
+void		 api_free(struct api *);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * The store: LevelDB holding every object, resume point, outbox entry and
+ * twin state (key families in ../shared/DESIGN.md). Writes go in batches;
+ * each committed batch bumps the local revision and, on a later loop turn,
+ * tells the subscribers whose prefix matches.
+ */
+#ifndef EDGESITE_STORE_H
+#define EDGESITE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct store;
+struct store_batch;
+struct store_sub;
+
+/* Largest value accepted by store_put and store_batch_put. */
+#define STORE_MAX_VALUE	(32u * 1024 * 1024)
+
+/* Key of the local revision counter. */
+#define STORE_KEY_REVISION	"r"
+
+/*
+ * Opens (creating) the store under dir/store, taking dir/edgesite.lock so a
+ * second edgesite on the same directory is refused. NULL on failure with a
+ * message in *errstr (static storage, valid until the next call).
+ */
+struct store	*store_open(struct event_base *, const char *dir,
+		    const char **errstr);
+/* Flushes and closes; pending change callbacks are dropped. Accepts NULL. */
+void		 store_close(struct store *);
+
+/*
+ * Reads key into a new buffer the caller frees (NUL-terminated, *len
+ * excludes the NUL). Returns 0 when found, 1 when absent or damaged (a
+ * damaged value is logged and counted), -1 on a LevelDB error.
+ */
+int		 store_get(struct store *, const char *key, char **val,
+		    size_t *len);
+/* A batch of one put; returns 0 or -1. */
+int		 store_put(struct store *, const char *key, const void *val,
+		    size_t len);
+/* A batch of one delete; returns 0 or -1. */
+int		 store_delete(struct store *, const char *key);
+
+struct store_batch *store_batch_new(struct store *);
+void		 store_batch_put(struct store_batch *, const char *key,
+		    const void *val, size_t len);
+void		 store_batch_delete(struct store_batch *, const char *key);
+/*
+ * Writes the batch atomically with the bumped revision and frees it. 0 on
+ * success; -1 on failure (nothing written, logged once).
+ */
+int		 store_batch_commit(struct store_batch *);
+/* Discards a batch not committed. Accepts NULL. */
+void		 store_batch_free(struct store_batch *);
+
+/*
+ * Calls cb for each key starting with prefix, in key order, with the
+ * value verified (damaged values are skipped and counted). cb returns 0 to
+ * go on, non-zero to stop. Returns 0, or -1 on a LevelDB error.
+ */
+typedef int (*store_scan_cb)(const char *key, const char *val, size_t len,
+    void *arg);
+int		 store_scan(struct store *, const char *prefix, store_scan_cb,
+		    void *arg);
+/* Like store_scan but starting after key start (for paging). */
+int		 store_scan_from(struct store *, const char *prefix,
+		    const char *start, store_scan_cb, void *arg);
+
+/* The local revision: bumped by every committed batch, persistent. */
+uint64_t	 store_revision(struct store *);
+
+/*
+ * One change as subscribers see it: val is NULL for a delete. The strings
+ * are valid only during the callback.
+ */
+struct store_change {
+	const char	*key;
+	const char	*val;
+	size_t		 len;
+	uint64_t	 revision;	/* revision of the batch */
+};
+typedef void (*store_change_cb)(const struct store_change *, void *arg);
+/*
+ * Calls cb, on the loop after each commit, for every changed key under
+ * prefix. The subscription lives until store_unsubscribe or store_close;
+ * it is safe to unsubscribe (any subscription) from inside a callback.
+ */
+struct store_sub *store_subscribe(struct store *, const char *prefix,
+		    store_change_cb, void *arg);
+void		 store_unsubscribe(struct store_sub *);
+
+struct store_stats {
+	uint64_t	gets;
+	uint64_t	puts;
+	uint64_t	deletes;
+	uint64_t	commits;
+	uint64_t	scans;
+	uint64_t	errors;
+	uint64_t	damaged;	/* values that failed their check */
+	uint64_t	disk_bytes;	/* approximate size on disk */
+};
+void		 store_get_stats(struct store *, struct store_stats *);
+const char	*store_dir(struct store *);
+
+/* Key builders (store_keys.c); caller frees. */
+char		*store_key_object(const char *resource, const char *ns,
+		    const char *name);
+char		*store_key_version(const char *resource);
+char		*store_key_outbox(const char *target);
+char		*store_key_twin(const char *device, const char *property);
+
+#endif

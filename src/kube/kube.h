@@ -1,0 +1,28 @@
+/*
+ * The kube room: joins a cluster. Registers the Node, reports its status,
+ * renews its Lease, list+watches what the node may read into the store,
+ * and sends the outbox (pod, node and device status) upstream. Start-up
+ * never waits for the apiserver; offline is a normal state.
+ */
+#ifndef EDGESITE_KUBE_H
+#define EDGESITE_KUBE_H
+
+struct event_base;
+struct conf;
+struct store;
+struct kube;
+
+/*
+ * Creates the kube room when a master or kubeconfig is configured and
+ * starts connecting in the background. Returns NULL with *errstr NULL when
+ * no cluster is configured (standalone), NULL with *errstr set when the
+ * credentials are unusable (the daemon exits 1).
+ */
+struct kube	*kube_new(struct event_base *, const struct conf *,
+		    struct store *, const char **errstr);
+/* Stops every stream and timer and frees everything; accepts NULL. */
+void		 kube_free(struct kube *);
+/* The node name in use (node-name, hostname-override, or the hostname). */
+const char	*kube_node_name(struct kube *);
+
+#endif

@@ -73,4 +73,42 @@ void	 kube_outbox_free(struct kube_outbox *);
 /* Back online: send everything queued now. */
 void	 kube_outbox_kick(struct kube_outbox *);
 
+/* kube_node.c: the Node's uid (the Lease's owner), NULL before registration. */
+const char *kube_node_uid(struct kube_node *);
+
+/*
+ * kube_outbox.c: stores the write for target (x/<target>), replacing any
+ * older one, then sends it when online. body may be NULL. 0, or -1 when
+ * the store refused it.
+ */
+int	 kube_outbox_put(struct kube_outbox *, const char *target,
+	    const char *method, const char *path, const char *content_type,
+	    const char *body);
+/*
+ * Pod status: a merge patch of pods/<name>/status carrying metadata.uid as
+ * a precondition; status_json is the status object as JSON text. 0 or -1.
+ */
+int	 kube_outbox_pod_status(struct kube_outbox *, const char *ns,
+	    const char *name, const char *uid, const char *status_json);
+/* Deletes the pod with grace period 0 and a uid precondition, via the outbox. */
+int	 kube_pod_finalize(struct kube *, const char *ns, const char *name,
+	    const char *uid);
+
+/* The object an Event is about. */
+struct kube_objref {
+	const char	*api_version;	/* "v1" */
+	const char	*kind;		/* "Pod", "Node" */
+	const char	*ns;		/* NULL or "" when cluster-scoped */
+	const char	*name;
+	const char	*uid;		/* may be NULL */
+	const char	*field_path;	/* "spec.containers{app}", or NULL */
+};
+/*
+ * Posts a core/v1 Event in ns, best effort: dropped (-1) when offline,
+ * never stored. type is "Normal" or "Warning".
+ */
+int	 kube_event_post(struct kube *, const char *ns,
+	    const struct kube_objref *, const char *type, const char *reason,
+	    const char *message);
+
 #endif

@@ -1,0 +1,871 @@
+/*
+ * The store: the LevelDB adapter (the only file that includes leveldb/c.h).
+ * It owns the database handle, the state directory lock, the local revision
+ * counter and the change subscriptions. Every write is a batch that also
+ * carries the bumped revision; after a successful write the batch's changes
+ * are queued and delivered to matching subscribers on a later loop turn,
+ * never from inside the commit. Every value is framed (store_value.c) and
+ * verified on read; a damaged value is logged, counted and treated as
+ * absent.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <leveldb/c.h>
+
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "store/store.h"
+#include "store/store_lock.h"
+#include "store/store_value.h"
+
+/* LevelDB block cache: enough for a small node's working set. */
+#define STORE_CACHE_SIZE	(8u * 1024 * 1024)
+/* Sub-directory of the state directory holding the LevelDB files. */
+#define STORE_DB_DIR		"store"
+
+/* One put (buf is the framed value) or delete (buf is NULL). */
+struct store_op {
+	char	*key;
+	char	*buf;
+	size_t	 buflen;
+};
+
+struct store_batch {
+	struct store	*s;
+	struct store_op	*ops;
+	size_t		 nops;
+	size_t		 cap;
+	int		 refused;	/* a put was refused */
+};
+
+/* A committed batch waiting for delivery to the subscribers. */
+struct store_pending {
+	uint64_t		 revision;
+	struct store_op		*ops;
+	size_t			 nops;
+	TAILQ_ENTRY(store_pending) entry;
+};
+TAILQ_HEAD(store_pendings, store_pending);
+
+struct store_sub {
+	struct store		*s;
+	char			*prefix;
+	size_t			 plen;
+	store_change_cb		 cb;
+	void			*arg;
+	uint64_t		 since;	/* sees only later revisions */
+	int			 dead;
+	TAILQ_ENTRY(store_sub)	 entry;
+};
+TAILQ_HEAD(store_subs, store_sub);
+
+struct store {
+	struct event_base	*base;
+	char			*dir;
+	char			*dbdir;
+	int			 lockfd;
+
+	leveldb_t		*db;
+	leveldb_options_t	*opts;
+	leveldb_cache_t		*cache;
+	leveldb_readoptions_t	*ropts;
+	leveldb_writeoptions_t	*wopts;
+
+	uint64_t		 revision;
+	uint64_t		 synced;	/* revision made durable */
+	struct store_stats	 stats;
+
+	struct event		*ev_notify;
+	struct store_pendings	 pending;
+	struct store_subs	 subs;
+	int			 dispatching;
+	int			 closed;	/* closed from a callback */
+};
+
+static char	store_err[2048];
+
+static void	store_free(struct store *);
+static void	store_notify_cb(evutil_socket_t, short, void *);
+
+/* Fills the static error buffer and points *errstr at it. */
+static void __attribute__((format(printf, 2, 3)))
+store_fail(const char **errstr, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(store_err, sizeof(store_err), fmt, ap);
+	va_end(ap);
+	*errstr = store_err;
+}
+
+/* Logs a LevelDB error once, counts it and frees LevelDB's text. */
+static void
+store_error(struct store *s, const char *what, const char *key, char *err)
+{
+	char	ek[256];
+
+	s->stats.errors++;
+	if (key != NULL)
+		log_warnx("store: %s %s: %s", what, log_escape(key,
+		    strlen(key), ek, sizeof(ek)), err);
+	else
+		log_warnx("store: %s: %s", what, err);
+	leveldb_free(err);
+}
+
+/* Logs and counts a value that failed its check; the caller skips it. */
+static void
+store_damaged(struct store *s, const char *key, size_t keylen,
+    const char *why)
+{
+	char	ek[256];
+
+	s->stats.damaged++;
+	log_warnx("store: %s: damaged value (%s), treating it as absent",
+	    log_escape(key, keylen, ek, sizeof(ek)), why);
+}
+
+/* Creates the state directory (one level, mode 0700) if missing. */
+static int
+store_mkdir(const char *dir, const char **errstr)
+{
+	struct stat	sb;
+
+	if (mkdir(dir, 0700) == 0)
+		return 0;
+	if (errno != EEXIST) {
+		store_fail(errstr, "cannot create state directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &sb) == -1) {
+		store_fail(errstr, "state directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		store_fail(errstr, "state directory %s is not a directory",
+		    dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parses the stored revision: decimal ASCII, nothing else. */
+static int
+store_revision_parse(const char *val, size_t len, uint64_t *rev)
+{
+	uint64_t	v = 0;
+	size_t		i;
+
+	if (len == 0 || len > 20)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (val[i] < '0' || val[i] > '9')
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)(val[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(val[i] - '0');
+	}
+	*rev = v;
+	return 0;
+}
+
+/* Reads the revision key at open; a damaged one refuses the store. */
+static int
+store_revision_load(struct store *s, const char **errstr)
+{
+	const char	*why, *payload;
+	char		*raw, *err = NULL;
+	size_t		 rawlen, plen;
+	int		 rc = -1;
+
+	raw = leveldb_get(s->db, s->ropts, STORE_KEY_REVISION,
+	    strlen(STORE_KEY_REVISION), &rawlen, &err);
+	if (err != NULL) {
+		store_fail(errstr, "cannot read the store in %s: %s", s->dbdir,
+		    err);
+		leveldb_free(err);
+		return -1;
+	}
+	if (raw == NULL) {
+		s->revision = 0;
+		return 0;
+	}
+	if (store_value_check(raw, rawlen, &payload, &plen, &why) == -1)
+		store_fail(errstr, "store in %s: revision key is damaged (%s)",
+		    s->dbdir, why);
+	else if (store_revision_parse(payload, plen, &s->revision) == -1)
+		store_fail(errstr, "store in %s: revision key is damaged "
+		    "(not a number)", s->dbdir);
+	else
+		rc = 0;
+	leveldb_free(raw);
+	return rc;
+}
+
+/* Opens LevelDB under s->dbdir with our options. */
+static int
+store_db_open(struct store *s, const char **errstr)
+{
+	char	*err = NULL;
+
+	s->opts = leveldb_options_create();
+	leveldb_options_set_create_if_missing(s->opts, 1);
+	leveldb_options_set_paranoid_checks(s->opts, 0);
+	s->cache = leveldb_cache_create_lru(STORE_CACHE_SIZE);
+	leveldb_options_set_cache(s->opts, s->cache);
+	s->ropts = leveldb_readoptions_create();
+	s->wopts = leveldb_writeoptions_create();
+	leveldb_writeoptions_set_sync(s->wopts, 0);
+
+	s->db = leveldb_open(s->opts, s->dbdir, &err);
+	if (s->db == NULL) {
+		/* LevelDB's text names the file and the cause */
+		store_fail(errstr, "cannot open the store in %s: %s", s->dbdir,
+		    err != NULL ? err : "unknown error");
+		leveldb_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Directory, lock, database, revision: each failure names its cause. */
+struct store *
+store_open(struct event_base *base, const char *dir, const char **errstr)
+{
+	struct store	*s;
+
+	if (store_mkdir(dir, errstr) == -1)
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->base = base;
+	s->dir = xstrdup(dir);
+	xasprintf(&s->dbdir, "%s/%s", dir, STORE_DB_DIR);
+	TAILQ_INIT(&s->pending);
+	TAILQ_INIT(&s->subs);
+	if ((s->lockfd = store_lock_take(dir, errstr)) == -1)
+		goto fail;
+	if (store_db_open(s, errstr) == -1)
+		goto fail;
+	if (store_revision_load(s, errstr) == -1)
+		goto fail;
+	s->synced = s->revision;
+	if (base != NULL) {
+		s->ev_notify = evtimer_new(base, store_notify_cb, s);
+		if (s->ev_notify == NULL)
+			fatalx("store: cannot create the notify event");
+	}
+	log_info("store: opened %s at revision %" PRIu64, s->dbdir,
+	    s->revision);
+	return s;
+
+fail:
+	store_free(s);
+	return NULL;
+}
+
+/* Frees one list of ops with their keys and values. */
+static void
+store_ops_free(struct store_op *ops, size_t nops)
+{
+	size_t	i;
+
+	for (i = 0; i < nops; i++) {
+		free(ops[i].key);
+		free(ops[i].buf);
+	}
+	free(ops);
+}
+
+/* Frees a delivered or dropped batch of changes. */
+static void
+store_pending_free(struct store_pending *p)
+{
+	store_ops_free(p->ops, p->nops);
+	free(p);
+}
+
+/* Frees a subscription already off the list. */
+static void
+store_sub_free(struct store_sub *sub)
+{
+	free(sub->prefix);
+	free(sub);
+}
+
+/* Frees everything, closing the database if it is still open. */
+static void
+store_free(struct store *s)
+{
+	struct store_pending	*p;
+	struct store_sub	*sub;
+
+	while ((p = TAILQ_FIRST(&s->pending)) != NULL) {
+		TAILQ_REMOVE(&s->pending, p, entry);
+		store_pending_free(p);
+	}
+	while ((sub = TAILQ_FIRST(&s->subs)) != NULL) {
+		TAILQ_REMOVE(&s->subs, sub, entry);
+		store_sub_free(sub);
+	}
+	if (s->ev_notify != NULL)
+		event_free(s->ev_notify);
+	if (s->db != NULL)
+		leveldb_close(s->db);
+	if (s->opts != NULL)
+		leveldb_options_destroy(s->opts);
+	if (s->cache != NULL)
+		leveldb_cache_destroy(s->cache);
+	if (s->ropts != NULL)
+		leveldb_readoptions_destroy(s->ropts);
+	if (s->wopts != NULL)
+		leveldb_writeoptions_destroy(s->wopts);
+	store_lock_release(s->lockfd);
+	free(s->dbdir);
+	free(s->dir);
+	free(s);
+}
+
+/*
+ * Writes the revision again with sync on, so what the unsynced batches
+ * wrote reaches the disk before a clean exit.
+ */
+static void
+store_sync(struct store *s)
+{
+	leveldb_writeoptions_t	*wo;
+	char			 num[32], *buf, *err = NULL;
+	size_t			 len;
+
+	if (s->synced == s->revision)
+		return;
+	snprintf(num, sizeof(num), "%" PRIu64, s->revision);
+	buf = store_value_frame(num, strlen(num), &len);
+	wo = leveldb_writeoptions_create();
+	leveldb_writeoptions_set_sync(wo, 1);
+	leveldb_put(s->db, wo, STORE_KEY_REVISION, strlen(STORE_KEY_REVISION),
+	    buf, len, &err);
+	leveldb_writeoptions_destroy(wo);
+	free(buf);
+	if (err != NULL)
+		store_error(s, "sync at close", NULL, err);
+	else
+		s->synced = s->revision;
+}
+
+/* Syncs, closes LevelDB and frees, or defers the free to the dispatcher. */
+void
+store_close(struct store *s)
+{
+	if (s == NULL || s->closed)
+		return;
+	store_sync(s);
+	leveldb_close(s->db);
+	s->db = NULL;
+	log_info("store: closed %s at revision %" PRIu64, s->dbdir,
+	    s->revision);
+	/* from inside a change callback: the dispatcher frees on return */
+	if (s->dispatching) {
+		s->closed = 1;
+		return;
+	}
+	store_free(s);
+}
+
+/* Point lookup; only a verified payload leaves the store. */
+int
+store_get(struct store *s, const char *key, char **val, size_t *len)
+{
+	const char	*payload, *why;
+	char		*raw, *err = NULL;
+	size_t		 rawlen, plen;
+
+	s->stats.gets++;
+	raw = leveldb_get(s->db, s->ropts, key, strlen(key), &rawlen, &err);
+	if (err != NULL) {
+		store_error(s, "get", key, err);
+		return -1;
+	}
+	if (raw == NULL)
+		return 1;
+	if (store_value_check(raw, rawlen, &payload, &plen, &why) == -1) {
+		store_damaged(s, key, strlen(key), why);
+		leveldb_free(raw);
+		return 1;
+	}
+	if (val != NULL) {
+		*val = xmalloc(plen + 1);
+		memcpy(*val, payload, plen + 1);
+	}
+	if (len != NULL)
+		*len = plen;
+	leveldb_free(raw);
+	return 0;
+}
+
+/* One put as its own batch, revision and notification included. */
+int
+store_put(struct store *s, const char *key, const void *val, size_t len)
+{
+	struct store_batch	*b;
+
+	b = store_batch_new(s);
+	store_batch_put(b, key, val, len);
+	return store_batch_commit(b);
+}
+
+/* One delete as its own batch. */
+int
+store_delete(struct store *s, const char *key)
+{
+	struct store_batch	*b;
+
+	b = store_batch_new(s);
+	store_batch_delete(b, key);
+	return store_batch_commit(b);
+}
+
+/* Tests only: bypasses framing, the revision and the subscribers. */
+int
+store_put_raw(struct store *s, const char *key, const void *buf, size_t len)
+{
+	char	*err = NULL;
+
+	leveldb_put(s->db, s->wopts, key, strlen(key), buf, len, &err);
+	if (err != NULL) {
+		store_error(s, "raw put", key, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* An empty batch; the caller commits or frees it. */
+struct store_batch *
+store_batch_new(struct store *s)
+{
+	struct store_batch	*b;
+
+	b = xcalloc(1, sizeof(*b));
+	b->s = s;
+	return b;
+}
+
+/* Appends an op, taking ownership of buf. */
+static void
+store_batch_add(struct store_batch *b, const char *key, char *buf,
+    size_t buflen)
+{
+	struct store_op	*op;
+
+	if (b->nops == b->cap) {
+		b->cap = b->cap == 0 ? 4 : b->cap * 2;
+		b->ops = xreallocarray(b->ops, b->cap, sizeof(*b->ops));
+	}
+	op = &b->ops[b->nops++];
+	op->key = xstrdup(key);
+	op->buf = buf;
+	op->buflen = buflen;
+}
+
+/* The revision key belongs to the store; nobody else writes it. */
+static int
+store_batch_key_ok(struct store_batch *b, const char *key)
+{
+	char	ek[256];
+
+	if (strcmp(key, STORE_KEY_REVISION) != 0)
+		return 1;
+	log_warnx("store: write to reserved key %s refused", log_escape(key,
+	    strlen(key), ek, sizeof(ek)));
+	b->s->stats.errors++;
+	b->refused = 1;
+	return 0;
+}
+
+/* Queues a put; an oversized value fails the whole batch at commit. */
+void
+store_batch_put(struct store_batch *b, const char *key, const void *val,
+    size_t len)
+{
+	char	ek[256], *buf;
+	size_t	buflen;
+
+	if (!store_batch_key_ok(b, key))
+		return;
+	if (len > STORE_MAX_VALUE) {
+		log_warnx("store: put %s: value of %zu bytes is over the %u "
+		    "byte limit, batch refused", log_escape(key, strlen(key),
+		    ek, sizeof(ek)), len, STORE_MAX_VALUE);
+		b->s->stats.errors++;
+		b->refused = 1;
+		return;
+	}
+	buf = store_value_frame(val, len, &buflen);
+	store_batch_add(b, key, buf, buflen);
+}
+
+/* Queues a delete. */
+void
+store_batch_delete(struct store_batch *b, const char *key)
+{
+	if (store_batch_key_ok(b, key))
+		store_batch_add(b, key, NULL, 0);
+}
+
+/* Discards a batch and its copies of the values. */
+void
+store_batch_free(struct store_batch *b)
+{
+	if (b == NULL)
+		return;
+	store_ops_free(b->ops, b->nops);
+	free(b);
+}
+
+/* Builds the LevelDB batch: the ops in order, then the new revision. */
+static leveldb_writebatch_t *
+store_batch_build(struct store_batch *b, uint64_t rev)
+{
+	leveldb_writebatch_t	*wb;
+	struct store_op		*op;
+	char			 num[32], *buf;
+	size_t			 i, len;
+
+	wb = leveldb_writebatch_create();
+	for (i = 0; i < b->nops; i++) {
+		op = &b->ops[i];
+		if (op->buf != NULL)
+			leveldb_writebatch_put(wb, op->key, strlen(op->key),
+			    op->buf, op->buflen);
+		else
+			leveldb_writebatch_delete(wb, op->key,
+			    strlen(op->key));
+	}
+	snprintf(num, sizeof(num), "%" PRIu64, rev);
+	buf = store_value_frame(num, strlen(num), &len);
+	leveldb_writebatch_put(wb, STORE_KEY_REVISION,
+	    strlen(STORE_KEY_REVISION), buf, len);
+	free(buf);
+	return wb;
+}
+
+/*
+ * Schedules delivery. A zero timeout rather than event_active: timers run
+ * after the loop has polled, so a subscriber that commits from its callback
+ * cannot keep the loop from everything else.
+ */
+static void
+store_notify_arm(struct store *s)
+{
+	static const struct timeval	now = { 0, 0 };
+
+	if (!evtimer_pending(s->ev_notify, NULL))
+		evtimer_add(s->ev_notify, &now);
+}
+
+/* Hands the committed ops to the delivery queue, leaving b empty. */
+static void
+store_batch_queue(struct store_batch *b, uint64_t rev)
+{
+	struct store		*s = b->s;
+	struct store_pending	*p;
+
+	if (s->ev_notify == NULL || TAILQ_EMPTY(&s->subs))
+		return;
+	p = xcalloc(1, sizeof(*p));
+	p->revision = rev;
+	p->ops = b->ops;
+	p->nops = b->nops;
+	b->ops = NULL;
+	b->nops = b->cap = 0;
+	TAILQ_INSERT_TAIL(&s->pending, p, entry);
+	store_notify_arm(s);
+}
+
+/* One atomic LevelDB write, then the changes queue for delivery. */
+int
+store_batch_commit(struct store_batch *b)
+{
+	struct store		*s = b->s;
+	leveldb_writebatch_t	*wb;
+	char			*err = NULL;
+	size_t			 i;
+	int			 rc = -1;
+
+	if (b->refused)
+		goto out;
+	rc = 0;
+	if (b->nops == 0)
+		goto out;
+	wb = store_batch_build(b, s->revision + 1);
+	leveldb_write(s->db, s->wopts, wb, &err);
+	leveldb_writebatch_destroy(wb);
+	if (err != NULL) {
+		store_error(s, "commit", b->ops[0].key, err);
+		rc = -1;
+		goto out;
+	}
+	s->revision++;
+	s->stats.commits++;
+	for (i = 0; i < b->nops; i++) {
+		if (b->ops[i].buf != NULL)
+			s->stats.puts++;
+		else
+			s->stats.deletes++;
+	}
+	log_trace(LOG_SUB_STORE, "store: revision %" PRIu64 ": %zu changes, "
+	    "first %s", s->revision, b->nops, b->ops[0].key);
+	store_batch_queue(b, s->revision);
+out:
+	store_batch_free(b);
+	return rc;
+}
+
+/* Copies a LevelDB key into a growing NUL-terminated buffer. */
+static const char *
+store_key_copy(char **buf, size_t *cap, const char *key, size_t len)
+{
+	if (len + 1 > *cap) {
+		*cap = len + 1 < 256 ? 256 : len + 1;
+		free(*buf);
+		*buf = xmalloc(*cap);
+	}
+	memcpy(*buf, key, len);
+	(*buf)[len] = '\0';
+	return *buf;
+}
+
+/* Walks keys under prefix from the iterator's position until cb stops. */
+static void
+store_scan_walk(struct store *s, leveldb_iterator_t *it, const char *prefix,
+    store_scan_cb cb, void *arg)
+{
+	const char	*k, *v, *payload, *why, *key;
+	char		*keybuf = NULL;
+	size_t		 klen, vlen, plen, keycap = 0;
+	size_t		 preflen = strlen(prefix);
+
+	for (; leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		k = leveldb_iter_key(it, &klen);
+		if (klen < preflen || memcmp(k, prefix, preflen) != 0)
+			break;
+		v = leveldb_iter_value(it, &vlen);
+		if (store_value_check(v, vlen, &payload, &plen, &why) == -1) {
+			store_damaged(s, k, klen, why);
+			continue;
+		}
+		/* per walk, not per store: a callback may scan too */
+		key = store_key_copy(&keybuf, &keycap, k, klen);
+		if (cb(key, payload, plen, arg) != 0)
+			break;
+	}
+	free(keybuf);
+}
+
+/* Seeks to the prefix, or just past start, and walks the prefix. */
+int
+store_scan_from(struct store *s, const char *prefix, const char *start,
+    store_scan_cb cb, void *arg)
+{
+	leveldb_iterator_t	*it;
+	char			*err = NULL;
+	size_t			 klen;
+	const char		*k;
+
+	s->stats.scans++;
+	it = leveldb_create_iterator(s->db, s->ropts);
+	if (start != NULL && strcmp(start, prefix) >= 0) {
+		/* begin after start: seek to it, step over an exact match */
+		leveldb_iter_seek(it, start, strlen(start));
+		if (leveldb_iter_valid(it)) {
+			k = leveldb_iter_key(it, &klen);
+			if (klen == strlen(start) &&
+			    memcmp(k, start, klen) == 0)
+				leveldb_iter_next(it);
+		}
+	} else
+		leveldb_iter_seek(it, prefix, strlen(prefix));
+	store_scan_walk(s, it, prefix, cb, arg);
+	leveldb_iter_get_error(it, &err);
+	leveldb_iter_destroy(it);
+	if (err != NULL) {
+		store_error(s, "scan", prefix, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every key under prefix. */
+int
+store_scan(struct store *s, const char *prefix, store_scan_cb cb, void *arg)
+{
+	return store_scan_from(s, prefix, NULL, cb, arg);
+}
+
+/* The revision of the last committed batch. */
+uint64_t
+store_revision(struct store *s)
+{
+	return s->revision;
+}
+
+/* New subscriptions see batches committed after they are made. */
+struct store_sub *
+store_subscribe(struct store *s, const char *prefix, store_change_cb cb,
+    void *arg)
+{
+	struct store_sub	*sub;
+
+	sub = xcalloc(1, sizeof(*sub));
+	sub->s = s;
+	sub->prefix = xstrdup(prefix);
+	sub->plen = strlen(prefix);
+	sub->cb = cb;
+	sub->arg = arg;
+	sub->since = s->revision;
+	TAILQ_INSERT_TAIL(&s->subs, sub, entry);
+	return sub;
+}
+
+/* Frees now, or marks dead when called during a dispatch pass. */
+void
+store_unsubscribe(struct store_sub *sub)
+{
+	struct store	*s;
+
+	if (sub == NULL || sub->dead)
+		return;
+	s = sub->s;
+	/* a dispatch pass may be walking the list: reap it afterwards */
+	if (s->dispatching) {
+		sub->dead = 1;
+		return;
+	}
+	TAILQ_REMOVE(&s->subs, sub, entry);
+	store_sub_free(sub);
+}
+
+/* Frees the subscriptions marked dead during a dispatch pass. */
+static void
+store_sub_reap(struct store *s)
+{
+	struct store_sub	*sub, *next;
+
+	for (sub = TAILQ_FIRST(&s->subs); sub != NULL; sub = next) {
+		next = TAILQ_NEXT(sub, entry);
+		if (sub->dead) {
+			TAILQ_REMOVE(&s->subs, sub, entry);
+			store_sub_free(sub);
+		}
+	}
+}
+
+/* Delivers one committed batch; stops early if the store was closed. */
+static void
+store_pending_deliver(struct store *s, struct store_pending *p)
+{
+	struct store_change	 ch;
+	struct store_sub	*sub;
+	struct store_op		*op;
+	size_t			 i;
+
+	for (i = 0; i < p->nops; i++) {
+		op = &p->ops[i];
+		ch.key = op->key;
+		ch.val = op->buf != NULL ? op->buf + STORE_VALUE_HDR : NULL;
+		ch.len = op->buf != NULL ? op->buflen - STORE_VALUE_OVERHEAD :
+		    0;
+		ch.revision = p->revision;
+		TAILQ_FOREACH(sub, &s->subs, entry) {
+			if (sub->dead || p->revision <= sub->since ||
+			    strncmp(op->key, sub->prefix, sub->plen) != 0)
+				continue;
+			sub->cb(&ch, sub->arg);
+			if (s->closed)
+				return;
+		}
+	}
+}
+
+/*
+ * The notify event: delivers the batches queued before this pass; batches
+ * committed by the callbacks wait for the next loop turn.
+ */
+static void
+store_notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store		*s = arg;
+	struct store_pending	*p, *last;
+	int			 done = 0;
+
+	(void)fd;
+	(void)what;
+	last = TAILQ_LAST(&s->pending, store_pendings);
+	s->dispatching = 1;
+	while (!done && !s->closed && (p = TAILQ_FIRST(&s->pending)) != NULL) {
+		TAILQ_REMOVE(&s->pending, p, entry);
+		done = p == last;
+		store_pending_deliver(s, p);
+		store_pending_free(p);
+	}
+	s->dispatching = 0;
+	if (s->closed) {
+		store_free(s);
+		return;
+	}
+	store_sub_reap(s);
+	if (!TAILQ_EMPTY(&s->pending))
+		store_notify_arm(s);
+}
+
+/* Sums the sizes of the files LevelDB keeps in its directory. */
+static uint64_t
+store_disk_bytes(struct store *s)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 sb;
+	uint64_t	 total = 0;
+
+	if ((d = opendir(s->dbdir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
+		    0 && S_ISREG(sb.st_mode))
+			total += (uint64_t)sb.st_size;
+	}
+	closedir(d);
+	return total;
+}
+
+/* Counters since open, and the size on disk measured now. */
+void
+store_get_stats(struct store *s, struct store_stats *st)
+{
+	*st = s->stats;
+	st->disk_bytes = store_disk_bytes(s);
+}
+
+/* The state directory the store was opened on. */
+const char *
+store_dir(struct store *s)
+{
+	return s->dir;
+}

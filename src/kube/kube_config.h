@@ -27,4 +27,15 @@ int	 kube_config_load(const char *path, char *const *masters,
 /* Frees and wipes everything in auth. */
 void	 kube_auth_clear(struct kube_auth *auth);
 
+/* Largest token file. */
+#define KUBE_CONFIG_MAX_TOKEN	(64 * 1024)
+
+/*
+ * Reads a bearer token file (one line, trimmed); the caller wipes and
+ * frees it (xfree_secret). NULL with *errstr (static storage) on failure.
+ */
+char	*kube_config_token_read(const char *path, const char **errstr);
+/* Expands a leading "~/" with $HOME; the caller frees the result. */
+char	*kube_config_expand(const char *path);
+
 #endif

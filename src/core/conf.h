@@ -56,6 +56,9 @@ struct conf {
 	char		 *static_pod_dir;
 	int64_t		  log_level;		/* enum log_level */
 	char		 *trace;		/* comma list of subsystems */
+
+	/* per conf_table row: the line that set it, 0 for a default */
+	unsigned int	 *lines;
 };
 
 enum conf_mqtt_mode {
@@ -94,9 +97,12 @@ struct conf_option {
 	int64_t			  min, max;	/* INT, DURATION (ms) */
 	const char		 *def;		/* default, as written in YAML */
 	size_t			  off;		/* offsetof(struct conf, field) */
-	const char *const	 *enums;	/* ENUM: NULL-terminated names */
+	const char *const	 *enums;	/* ENUM: NULL-terminated names;
+						   URL, URLLIST: allowed schemes */
 	int			  flags;
 	const char		 *help;		/* one line for the sample file */
+	/* STRING: extra check of a non-empty value, or NULL */
+	int			(*check)(const char *, const char **errstr);
 };
 
 extern const struct conf_option	conf_table[];
@@ -142,6 +148,11 @@ char		*conf_format(const struct conf *c, const struct conf_option *o);
 char		*conf_dump_json(const struct conf *c);
 /* Writes the commented sample file (every key, its default, its help). */
 void		 conf_write_sample(FILE *fp);
+
+/* The line of the file that set option o in c, 0 when it is the default. */
+unsigned int	 conf_line(const struct conf *c, const struct conf_option *o);
+/* The table row for a path or alias, or NULL. */
+const struct conf_option *conf_find(const char *path);
 
 /* Parses a duration ("10", "10s", "5m", "250ms", "1h") into ms. */
 int		 conf_parse_duration(const char *s, int64_t *ms, const char **errstr);

@@ -96,7 +96,7 @@ class Edgesite:
         finally:
             conn.close()
 
-    def signal(self, sig):
+    def send(self, sig):
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=15):

@@ -89,14 +89,14 @@ def test_sigint_exits_zero(edgesite):
 
 
 def test_sigpipe_ignored(edgesite):
-    edgesite.signal(signal.SIGPIPE)
+    edgesite.send(signal.SIGPIPE)
     time.sleep(0.2)
     assert edgesite.proc.poll() is None
     assert edgesite.get("/healthz")[0] == 200
 
 
 def test_usr1_dumps_state(edgesite):
-    edgesite.signal(signal.SIGUSR1)
+    edgesite.send(signal.SIGUSR1)
     edgesite.wait_log(r"state: store .*revision \d+")
     edgesite.wait_log(r"state: part api: ok")
     assert edgesite.get("/healthz")[0] == 200
@@ -134,7 +134,7 @@ def test_reload_good_config_applies_live_options(edgesite):
     text += "edged:\n  cluster-domain: example.local\n"
     with open(edgesite.conf_path, "w") as f:
         f.write(text)
-    edgesite.signal(signal.SIGHUP)
+    edgesite.send(signal.SIGHUP)
     edgesite.wait_log(r'reload: edgesite.log-level changed from "debug" '
                       r'to "warn"')
     edgesite.wait_log(r"reload: edged.cluster-domain changed .*needs a "
@@ -148,7 +148,7 @@ def test_reload_good_config_applies_live_options(edgesite):
 def test_reload_bad_config_keeps_running(edgesite):
     with open(edgesite.conf_path, "a") as f:
         f.write("bogus-key: 1\n")
-    edgesite.signal(signal.SIGHUP)
+    edgesite.send(signal.SIGHUP)
     edgesite.wait_log(r'unknown key "bogus-key"')
     edgesite.wait_log(r"keeping the running configuration")
     assert edgesite.proc.poll() is None

@@ -120,7 +120,7 @@ struct kube_req {
 	char			*line;
 	size_t			 linelen;
 	size_t			 linecap;
-	char			 errbuf[256];
+	char			 errbuf[512];
 	struct event		*done_ev;
 };
 
@@ -406,16 +406,17 @@ kube_http_load_client(SSL_CTX *ctx, const char *cert, const char *key,
 		goto bad_key;
 	pk = PEM_read_bio_PrivateKey(bio, NULL, kube_http_nopass_cb, NULL);
 	BIO_free(bio);
-	if (pk == NULL || SSL_CTX_use_PrivateKey(ctx, pk) != 1) {
-		EVP_PKEY_free(pk);
+	if (pk == NULL)
 		goto bad_key;
-	}
-	EVP_PKEY_free(pk);
-	if (SSL_CTX_check_private_key(ctx) != 1) {
+	/* OpenSSL 3 checks the pair here already. */
+	if (SSL_CTX_use_PrivateKey(ctx, pk) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		EVP_PKEY_free(pk);
 		*errstr = kube_http_fail("client-key does not match "
 		    "client-certificate");
 		return -1;
 	}
+	EVP_PKEY_free(pk);
 	return 0;
 bad_cert:
 	*errstr = kube_http_fail("client-certificate: no usable PEM "

@@ -24,6 +24,7 @@
 #include "core/notify.h"
 #include "core/version.h"
 #include "core/xmalloc.h"
+#include "kube/kube.h"
 #include "store/store.h"
 
 struct edgesite {
@@ -33,6 +34,7 @@ struct edgesite {
 	int			 verbose;	/* -v count */
 	struct store		*store;
 	struct api		*api;
+	struct kube		*kube;		/* NULL when standalone */
 	struct event		*ev_sig[4];
 	time_t			 started;
 	int			 done;
@@ -261,10 +263,12 @@ edgesite_start(struct edgesite *es)
 	    &errstr)) == NULL)
 		fatalx("local api: %s", errstr);
 	health_set("api", HEALTH_OK, es->conf->api_listen);
+	es->kube = kube_new(es->base, es->conf, es->store, &errstr);
+	if (es->kube == NULL && errstr != NULL)
+		fatalx("kube: %s", errstr);
 	log_info("edgesite %s started: state %s, local api on %s, %s",
 	    version_string(), es->conf->state_dir, es->conf->api_listen,
-	    es->conf->kube_master != NULL && es->conf->kube_master[0] != NULL ?
-	    "cluster mode" : "standalone");
+	    es->kube != NULL ? "cluster mode" : "standalone");
 }
 
 static void
@@ -272,6 +276,7 @@ edgesite_finish(struct edgesite *es)
 {
 	size_t	i;
 
+	kube_free(es->kube);
 	api_free(es->api);
 	store_close(es->store);
 	for (i = 0; i < sizeof(es->ev_sig) / sizeof(es->ev_sig[0]); i++)

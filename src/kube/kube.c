@@ -1,0 +1,317 @@
+/*
+ * The kube room's wiring: reads the credentials, picks the node name,
+ * creates the apiserver client and every part that talks to it (the
+ * reflectors of the node's pods, its Node, services, endpoint slices and
+ * devices; the configmaps and secrets the pods reference; node status, the
+ * Lease and the outbox), and tracks whether the apiserver is reachable,
+ * which every part reports after each request. Coming back online kicks
+ * the outbox, the node status and the waiting reflectors. The health part
+ * "kube" tells /readyz the connection and each reflector's state.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/conf.h"
+#include "core/health.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "kube/kube.h"
+#include "kube/kube_http.h"
+#include "kube/kube_int.h"
+#include "kube/kube_reflector.h"
+
+#define KUBE_NAME_MAX		253
+#define KUBE_HEALTH_MAX		512
+
+/*
+ * The room as this file sees it: struct kube (shared with the other
+ * parts through kube_int.h) first, then what only the wiring needs.
+ */
+struct kube_room {
+	struct kube		 k;
+	struct kube_refs	*refs;
+	char			*why;		/* why offline */
+	int			 told;		/* the disconnection was logged */
+};
+
+static const struct kube_resource kube_res_pods = {
+	"pods", "/api/v1", "pods", 1
+};
+static const struct kube_resource kube_res_nodes = {
+	"nodes", "/api/v1", "nodes", 0
+};
+static const struct kube_resource kube_res_services = {
+	"services", "/api/v1", "services", 1
+};
+/*
+ * The Node authorizer lets a node get one Endpoints object but list and
+ * watch neither Endpoints nor EndpointSlices; slices are followed when an
+ * administrator grants them to system:nodes, and checked again quietly
+ * every few minutes otherwise.
+ */
+static const struct kube_resource kube_res_endpointslices = {
+	"endpointslices.discovery.k8s.io", "/apis/discovery.k8s.io/v1",
+	"endpointslices", 1
+};
+static const struct kube_resource kube_res_devices = {
+	"devices.devices.kubeedge.io", "/apis/devices.kubeedge.io/v1alpha1",
+	"devices", 1
+};
+static const struct kube_resource kube_res_devicemodels = {
+	"devicemodels.devices.kubeedge.io",
+	"/apis/devices.kubeedge.io/v1alpha1", "devicemodels", 1
+};
+
+/* A node name must be a lowercase DNS subdomain. */
+static int
+kube_valid_node_name(const char *s)
+{
+	size_t	n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if (!islower((unsigned char)s[n]) &&
+		    !isdigit((unsigned char)s[n]) && s[n] != '-' && s[n] != '.')
+			return 0;
+	}
+	return n > 0 && n <= KUBE_NAME_MAX;
+}
+
+/*
+ * node-name as given, else hostname-override or the hostname lowercased
+ * (as a kubelet does). NULL with *errstr when unusable.
+ */
+static char *
+kube_pick_node_name(const struct conf *c, const char **errstr)
+{
+	char	 host[HOST_NAME_MAX + 1], *name, *p;
+
+	if (c->node_name != NULL && *c->node_name != '\0')
+		name = xstrdup(c->node_name);
+	else {
+		if (c->hostname_override != NULL &&
+		    *c->hostname_override != '\0')
+			name = xstrdup(c->hostname_override);
+		else if (gethostname(host, sizeof(host)) == 0) {
+			host[sizeof(host) - 1] = '\0';
+			name = xstrdup(host);
+		} else {
+			*errstr = "cannot read the hostname";
+			return NULL;
+		}
+		for (p = name; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+	}
+	if (!kube_valid_node_name(name)) {
+		*errstr = "the node name is not a lowercase DNS subdomain";
+		free(name);
+		return NULL;
+	}
+	return name;
+}
+
+/* Appends "name: state" of a reflector to a health detail. */
+static void
+kube_health_add(char *buf, size_t len, struct kube_reflector *r)
+{
+	size_t	n = strlen(buf);
+
+	if (r == NULL || n >= len)
+		return;
+	snprintf(buf + n, len - n, "%s%s: %s", buf[n - 1] == ';' ? " " :
+	    ", ", kube_reflector_name(r), kube_reflector_state(r));
+}
+
+/* Health part "kube": the connection, then each reflector's state. */
+static void
+kube_health(struct kube_room *room)
+{
+	struct kube	*k = &room->k;
+	char		 buf[KUBE_HEALTH_MAX];
+
+	if (!k->online) {
+		snprintf(buf, sizeof(buf), "disconnected: %s",
+		    room->why != NULL ? room->why : "connecting");
+		health_set("kube", HEALTH_DEGRADED, buf);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "connected to %s;",
+	    kube_client_server(k->client));
+	kube_health_add(buf, sizeof(buf), k->pods);
+	kube_health_add(buf, sizeof(buf), k->node);
+	kube_health_add(buf, sizeof(buf), k->services);
+	kube_health_add(buf, sizeof(buf), k->endpoints);
+	kube_health_add(buf, sizeof(buf), k->devices);
+	kube_health_add(buf, sizeof(buf), k->devicemodels);
+	health_set("kube", HEALTH_OK, buf);
+}
+
+/* A reflector changed state: refresh the health detail. */
+static void
+kube_reflector_changed_cb(struct kube_reflector *r, void *arg)
+{
+	kube_health(arg);
+}
+
+/* Every reflector that waits after a transport failure retries now. */
+static void
+kube_kick_reflectors(struct kube_room *room)
+{
+	struct kube_reflector	*all[6];
+	struct kube		*k = &room->k;
+	size_t			 i;
+
+	all[0] = k->pods;
+	all[1] = k->node;
+	all[2] = k->services;
+	all[3] = k->endpoints;
+	all[4] = k->devices;
+	all[5] = k->devicemodels;
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i] != NULL)
+			kube_reflector_kick(all[i]);
+	kube_refs_kick(room->refs);
+}
+
+void
+kube_set_online(struct kube *k, int online, const char *why)
+{
+	struct kube_room	*room = (struct kube_room *)k;
+
+	if (online) {
+		if (k->online)
+			return;
+		k->online = 1;
+		room->told = 0;
+		log_info("kube: connected to %s", kube_client_server(k->client));
+		kube_health(room);
+		if (k->outbox != NULL)
+			kube_outbox_kick(k->outbox);
+		if (k->nodest != NULL)
+			kube_node_kick(k->nodest);
+		kube_kick_reflectors(room);
+		return;
+	}
+	if (why == NULL)
+		why = "unreachable";
+	if (k->online || !room->told)
+		log_warnx("kube: disconnected from %s: %s, retrying in the "
+		    "background", kube_client_server(k->client), why);
+	k->online = 0;
+	room->told = 1;
+	free(room->why);
+	room->why = xstrdup(why);
+	kube_health(room);
+}
+
+/* Creates the reflectors of the room (not started). */
+static void
+kube_reflectors_new(struct kube_room *room)
+{
+	struct kube	*k = &room->k;
+	char		*sel;
+
+	xasprintf(&sel, "spec.nodeName=%s", k->node_name);
+	k->pods = kube_reflector_new(k, &kube_res_pods, NULL, sel, 0,
+	    kube_reflector_changed_cb, room);
+	free(sel);
+	xasprintf(&sel, "metadata.name=%s", k->node_name);
+	k->node = kube_reflector_new(k, &kube_res_nodes, NULL, sel, 0,
+	    kube_reflector_changed_cb, room);
+	free(sel);
+	k->services = kube_reflector_new(k, &kube_res_services, NULL, NULL, 0,
+	    kube_reflector_changed_cb, room);
+	k->endpoints = kube_reflector_new(k, &kube_res_endpointslices, NULL,
+	    NULL, KUBE_REFLECTOR_OPTIONAL, kube_reflector_changed_cb, room);
+	k->devices = kube_reflector_new(k, &kube_res_devices, NULL, NULL,
+	    KUBE_REFLECTOR_OPTIONAL, kube_reflector_changed_cb, room);
+	k->devicemodels = kube_reflector_new(k, &kube_res_devicemodels, NULL,
+	    NULL, KUBE_REFLECTOR_OPTIONAL, kube_reflector_changed_cb, room);
+}
+
+struct kube *
+kube_new(struct event_base *base, const struct conf *conf,
+    struct store *store, const char **errstr)
+{
+	struct kube_room	*room;
+	struct kube		*k;
+	const char		*kubeconfig = conf->kube_kubeconfig;
+
+	*errstr = NULL;
+	if (kubeconfig != NULL && *kubeconfig == '\0')
+		kubeconfig = NULL;
+	if (kubeconfig == NULL && (conf->kube_master == NULL ||
+	    conf->kube_master[0] == NULL))
+		return NULL;
+	room = xcalloc(1, sizeof(*room));
+	k = &room->k;
+	k->base = base;
+	k->conf = conf;
+	k->store = store;
+	if (kube_config_load(kubeconfig, conf->kube_master, &k->auth,
+	    errstr) == -1)
+		goto fail;
+	if ((k->node_name = kube_pick_node_name(conf, errstr)) == NULL)
+		goto fail;
+	if ((k->client = kube_client_new(base, &k->auth, (int)conf->kube_qps,
+	    (int)conf->kube_burst, errstr)) == NULL)
+		goto fail;
+	log_info("kube: node %s, apiserver %s", k->node_name,
+	    kube_client_server(k->client));
+	kube_health(room);
+	kube_reflectors_new(room);
+	k->nodest = kube_node_new(k);
+	k->lease = kube_lease_new(k);
+	k->outbox = kube_outbox_new(k);
+	kube_reflector_start(k->pods);
+	kube_reflector_start(k->node);
+	kube_reflector_start(k->services);
+	kube_reflector_start(k->endpoints);
+	kube_reflector_start(k->devices);
+	kube_reflector_start(k->devicemodels);
+	room->refs = kube_refs_new(k);
+	return k;
+
+fail:
+	kube_free(k);
+	return NULL;
+}
+
+void
+kube_free(struct kube *k)
+{
+	struct kube_room	*room = (struct kube_room *)k;
+
+	if (k == NULL)
+		return;
+	kube_refs_free(room->refs);
+	kube_reflector_free(k->pods);
+	kube_reflector_free(k->node);
+	kube_reflector_free(k->services);
+	kube_reflector_free(k->endpoints);
+	kube_reflector_free(k->devices);
+	kube_reflector_free(k->devicemodels);
+	if (k->outbox != NULL)
+		kube_outbox_free(k->outbox);
+	if (k->lease != NULL)
+		kube_lease_free(k->lease);
+	if (k->nodest != NULL)
+		kube_node_free(k->nodest);
+	if (k->client != NULL)
+		kube_client_free(k->client);
+	kube_auth_clear(&k->auth);
+	free(k->node_name);
+	free(room->why);
+	free(room);
+}
+
+const char *
+kube_node_name(struct kube *k)
+{
+	return k->node_name;
+}

@@ -1,0 +1,869 @@
+/*
+ * The local HTTP endpoint: the one file that includes evhtp.h. It owns the
+ * libevhtp server on the daemon's event_base (no evhtp threads), the client
+ * connections and their limits, and routes every request by path to a
+ * handler that sees only api_int.h.
+ *
+ * libevhtp drops a connection without a word when its parser gives up (a
+ * request line or header over 8 KiB, garbage, a body over the limit). We
+ * hook the end of such a connection, take its bufferevent and answer with
+ * a proper 4xx Status before a lingering close, so a client learns why.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include <evhtp/evhtp.h>
+
+#include "api/api.h"
+#include "api/api_int.h"
+#include "core/conf.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+
+#define API_BACKLOG		128
+#define API_LINGER_SECS		2		/* after an error reply */
+#define API_LINGER_MAX		(4u * 1024 * 1024)	/* bytes discarded */
+
+static const struct api_route {
+	const char	*path;		/* also the metrics label */
+	api_handler_cb	 cb;
+} api_routes[] = {
+	{ "/healthz",		api_health_healthz },
+	{ "/livez",		api_health_livez },
+	{ "/readyz",		api_health_readyz },
+	{ "/metrics",		api_metrics_serve },
+	{ "/debug/config",	api_debug_config },
+	{ "/debug/store",	api_debug_store },
+};
+
+/* One client connection, for its limits and so api_free can end it. */
+struct api_conn {
+	struct api		*api;
+	evhtp_connection_t	*c;
+	struct event		 kick;		/* pipelined request waiting */
+	size_t			 nheaders;
+	size_t			 header_bytes;
+	int			 reject;	/* code to answer, or 0 */
+	TAILQ_ENTRY(api_conn)	 entry;
+};
+
+/* A connection taken from libevhtp to answer an error and close. */
+struct api_reject {
+	struct api		*api;
+	struct bufferevent	*bev;
+	struct event		 ev;		/* linger timeout, then free */
+	size_t			 discarded;
+	int			 closing;
+	TAILQ_ENTRY(api_reject)	 entry;
+};
+
+struct api_req {
+	struct api		*api;
+	evhtp_request_t		*r;
+	enum api_method		 method;
+	const char		*path;
+	const char		*label;
+	char			*qbuf;		/* decoded query, split in place */
+	char			*args[API_MAX_ARGS][2];
+	size_t			 nargs;
+	int			 parsed;
+	int			 replied;
+};
+
+static char	api_errbuf[256];
+
+static void	api_reject_close(struct api_reject *);
+
+/* The standard reason phrase of an HTTP status code. */
+const char *
+api_code_text(int code)
+{
+	switch (code) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 413:
+		return "Payload Too Large";
+	case 414:
+		return "URI Too Long";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	}
+	return "Unknown";
+}
+
+/* The Kubernetes StatusReason for an error code. */
+static const char *
+api_code_reason(int code)
+{
+	switch (code) {
+	case 404:
+		return "NotFound";
+	case 405:
+		return "MethodNotAllowed";
+	case 413:
+		return "RequestEntityTooLarge";
+	case 500:
+		return "InternalError";
+	case 503:
+		return "ServiceUnavailable";
+	}
+	return "BadRequest";
+}
+
+/*
+ * Parses "host:port" or "[v6]:port" with a numeric host ("localhost" is
+ * 127.0.0.1). Returns 0, or -1 with *errstr set.
+ */
+static int
+api_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
+    const char **errstr)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	char			 host[INET6_ADDRSTRLEN + 1];
+	const char		*colon, *h = s, *end;
+	size_t			 hlen;
+	long			 port;
+	char			*ep;
+
+	memset(ss, 0, sizeof(*ss));
+	if ((colon = strrchr(s, ':')) == NULL) {
+		*errstr = "no port";
+		return -1;
+	}
+	end = colon;
+	if (*s == '[') {
+		h = s + 1;
+		if (colon == s || colon[-1] != ']') {
+			*errstr = "bad IPv6 address";
+			return -1;
+		}
+		end = colon - 1;
+	}
+	if (end < h || (hlen = end - h) == 0 || hlen >= sizeof(host)) {
+		*errstr = "bad host";
+		return -1;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &ep, 10);
+	if (colon[1] == '\0' || *ep != '\0' || errno != 0 || port < 1 ||
+	    port > 65535) {
+		*errstr = "bad port";
+		return -1;
+	}
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (*s != '[' && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(*sin);
+		return 0;
+	}
+	if (*s == '[' && inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(*sin6);
+		return 0;
+	}
+	if (*s == '[')
+		*errstr = "bad IPv6 address";
+	else if (strchr(host, ':') != NULL)
+		*errstr = "an IPv6 address goes in brackets: [::1]:port";
+	else
+		*errstr = "bad IPv4 address";
+	return -1;
+}
+
+/* How many clients we let in: a share of the descriptors we may open. */
+static size_t
+api_max_conns(void)
+{
+	struct rlimit	rl;
+	size_t		n = API_MAX_CONNS;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		if (rl.rlim_cur < 256)
+			return 64;
+		if (rl.rlim_cur - 128 < n)
+			n = rl.rlim_cur - 128;
+	}
+	return n;
+}
+
+/* The route for path, or NULL. */
+static const struct api_route *
+api_route_find(const char *path)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++)
+		if (strcmp(api_routes[i].path, path) == 0)
+			return &api_routes[i];
+	return NULL;
+}
+
+/* The metrics label of a path: a route's own path, or "other". */
+static const char *
+api_route_label(const char *path)
+{
+	const struct api_route	*rt;
+
+	if (path == NULL || (rt = api_route_find(path)) == NULL)
+		return API_LABEL_OTHER;
+	return rt->path;
+}
+
+/* Frees a reject on a later loop turn: never inside its own callback. */
+static void
+api_reject_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_reject	*rj = arg;
+
+	(void)fd;
+	(void)what;
+	if (!rj->closing) {
+		api_reject_close(rj);
+		return;
+	}
+	TAILQ_REMOVE(&rj->api->rejects, rj, entry);
+	bufferevent_free(rj->bev);
+	free(rj);
+}
+
+/* Stops a reject's events and schedules its memory to go. */
+static void
+api_reject_close(struct api_reject *rj)
+{
+	struct timeval	tv = { 0, 0 };
+
+	if (rj->closing)
+		return;
+	rj->closing = 1;
+	bufferevent_disable(rj->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(rj->bev, NULL, NULL, NULL, NULL);
+	evtimer_add(&rj->ev, &tv);
+}
+
+/* Reads and drops what the client still sends, up to a limit. */
+static void
+api_reject_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct api_reject	*rj = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+
+	rj->discarded += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (rj->discarded > API_LINGER_MAX)
+		api_reject_close(rj);
+}
+
+/* The answer is out: half-close so the client sees the end of it. */
+static void
+api_reject_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+}
+
+/* End of file or an error: the client is done with us. */
+static void
+api_reject_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	api_reject_close(arg);
+}
+
+/*
+ * Answers code on a bufferevent taken from libevhtp, then reads and drops
+ * the rest of the request for a while (a lingering close: closing with
+ * unread data would reset the connection and lose the answer).
+ */
+static void
+api_reject_start(struct api *api, struct bufferevent *bev, int code,
+    const char *why)
+{
+	struct api_reject	*rj;
+	struct evbuffer		*out = bufferevent_get_output(bev);
+	struct timeval		 tv = { API_LINGER_SECS, 0 };
+	char			*st;
+
+	rj = xcalloc(1, sizeof(*rj));
+	rj->api = api;
+	rj->bev = bev;
+	evtimer_assign(&rj->ev, api->base, api_reject_timer_cb, rj);
+	TAILQ_INSERT_TAIL(&api->rejects, rj, entry);
+
+	st = json_status(code, api_code_reason(code), why);
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n%s", code, api_code_text(code),
+	    strlen(st), st);
+	free(st);
+	bufferevent_set_timeouts(bev, NULL, NULL);
+	bufferevent_setcb(bev, api_reject_read_cb, api_reject_write_cb,
+	    api_reject_event_cb, rj);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	evtimer_add(&rj->ev, &tv);
+}
+
+/* The client's address as text, for logs. */
+static const char *
+api_peer(evhtp_connection_t *c, char *buf, size_t len)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)c->saddr;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)c->saddr;
+	char			 a[INET6_ADDRSTRLEN];
+
+	if (c->saddr != NULL && c->saddr->sa_family == AF_INET &&
+	    inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a)) != NULL)
+		snprintf(buf, len, "%s:%u", a, ntohs(sin->sin_port));
+	else if (c->saddr != NULL && c->saddr->sa_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a)) != NULL)
+		snprintf(buf, len, "[%s]:%u", a, ntohs(sin6->sin6_port));
+	else
+		snprintf(buf, len, "client");
+	return buf;
+}
+
+/* Why libevhtp gave up on a connection, as an HTTP code and message. */
+static int
+api_conn_error(struct api_conn *ac, const char **why)
+{
+	evhtp_connection_t	*c = ac->c;
+	evhtp_request_t		*r = c->request;
+
+	if (ac->reject == 413 || (r != NULL &&
+	    r->status == EVHTP_RES_DATA_TOO_LONG)) {
+		*why = "request body too large";
+		return 413;
+	}
+	if (ac->reject == 431) {
+		*why = "request headers too large";
+		return 431;
+	}
+	switch (htparser_get_error(c->parser)) {
+	case htparse_error_none:
+		return 0;
+	case htparse_error_too_big:
+		if (r == NULL || r->uri == NULL) {
+			*why = "request line too long";
+			return 414;
+		}
+		*why = "request header line too long";
+		return 431;
+	default:
+		*why = "malformed request";
+		return 400;
+	}
+}
+
+/*
+ * libevhtp is freeing the connection. When it does so because the request
+ * was bad, take the bufferevent and answer before closing.
+ */
+static evhtp_res
+api_conn_fini_cb(evhtp_connection_t *c, void *arg)
+{
+	struct api_conn		*ac = arg;
+	struct api		*api = ac->api;
+	struct bufferevent	*bev;
+	const char		*why = NULL, *label = API_LABEL_OTHER;
+	char			 peer[INET6_ADDRSTRLEN + 16];
+	int			 code;
+
+	TAILQ_REMOVE(&api->conns, ac, entry);
+	api->nconns--;
+	code = api_conn_error(ac, &why);
+	evtimer_del(&ac->kick);
+	free(ac);
+	if (code == 0 || c->bev == NULL)
+		return EVHTP_RES_OK;
+	if (c->request != NULL && c->request->uri != NULL &&
+	    c->request->uri->path != NULL)
+		label = api_route_label(c->request->uri->path->full);
+	log_debug("api: %s: %s, answering %d", api_peer(c, peer,
+	    sizeof(peer)), why, code);
+	api_metrics_count(api, label, code);
+	if ((bev = evhtp_connection_take_ownership(c)) != NULL)
+		api_reject_start(api, bev, code, why);
+	return EVHTP_RES_OK;
+}
+
+/* A new request on the connection: its header limits start afresh. */
+static evhtp_res
+api_headers_start_cb(evhtp_request_t *r, void *arg)
+{
+	struct api_conn	*ac = arg;
+
+	(void)r;
+	ac->nheaders = 0;
+	ac->header_bytes = 0;
+	return EVHTP_RES_OK;
+}
+
+/* Each header line counts against the limits before evhtp keeps more. */
+static evhtp_res
+api_header_cb(evhtp_request_t *r, evhtp_header_t *h, void *arg)
+{
+	struct api_conn	*ac = arg;
+
+	(void)r;
+	ac->nheaders++;
+	ac->header_bytes += h->klen + h->vlen + 4;
+	if (ac->nheaders > API_MAX_HEADERS ||
+	    ac->header_bytes > API_MAX_HEADER_BYTES) {
+		ac->reject = 431;
+		return EVHTP_RES_ERROR;
+	}
+	return EVHTP_RES_OK;
+}
+
+/* Refuses a declared body over the limit before any of it is read. */
+static evhtp_res
+api_headers_cb(evhtp_request_t *r, evhtp_headers_t *hdrs, void *arg)
+{
+	struct api_conn	*ac = arg;
+
+	(void)hdrs;
+	if (htparser_get_content_length(r->conn->parser) > API_MAX_BODY) {
+		ac->reject = 413;
+		return EVHTP_RES_ERROR;
+	}
+	return EVHTP_RES_OK;
+}
+
+/*
+ * Runs the parser over a pipelined request left in the input. libevhtp
+ * 1.2.18 resets its parser after a keep-alive reply but only reads again
+ * when more bytes come, so a request already buffered would wait forever.
+ */
+static void
+api_conn_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_conn		*ac = arg;
+	evhtp_connection_t	*c = ac->c;
+
+	(void)fd;
+	(void)what;
+	if (c->request != NULL || c->bev == NULL ||
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		return;
+	bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
+}
+
+/* Output drained: look for a pipelined request on the next loop turn. */
+static evhtp_res
+api_conn_write_cb(evhtp_connection_t *c, void *arg)
+{
+	struct api_conn	*ac = arg;
+	struct timeval	 tv = { 0, 0 };
+
+	if (c->bev != NULL &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+		evtimer_add(&ac->kick, &tv);
+	return EVHTP_RES_OK;
+}
+
+/* A new client: count it, refuse it over the limit, hook its requests. */
+static evhtp_res
+api_accept_cb(evhtp_connection_t *c, void *arg)
+{
+	struct api	*api = arg;
+	struct api_conn	*ac;
+
+	if (api->nconns >= api->maxconns) {
+		if (!api->full)
+			log_warnx("api: %zu connections open, refusing more "
+			    "until one closes", api->nconns);
+		api->full = 1;
+		return EVHTP_RES_ERROR;
+	}
+	api->full = 0;
+	ac = xcalloc(1, sizeof(*ac));
+	ac->api = api;
+	ac->c = c;
+	evtimer_assign(&ac->kick, api->base, api_conn_kick_cb, ac);
+	TAILQ_INSERT_TAIL(&api->conns, ac, entry);
+	api->nconns++;
+	evhtp_connection_set_hook(c, evhtp_hook_on_connection_fini,
+	    (evhtp_hook)api_conn_fini_cb, ac);
+	evhtp_connection_set_hook(c, evhtp_hook_on_headers_start,
+	    (evhtp_hook)api_headers_start_cb, ac);
+	evhtp_connection_set_hook(c, evhtp_hook_on_header,
+	    (evhtp_hook)api_header_cb, ac);
+	evhtp_connection_set_hook(c, evhtp_hook_on_headers,
+	    (evhtp_hook)api_headers_cb, ac);
+	evhtp_connection_set_hook(c, evhtp_hook_on_write,
+	    (evhtp_hook)api_conn_write_cb, ac);
+	return EVHTP_RES_OK;
+}
+
+/* Value of a hex digit, or -1. */
+static int
+api_hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Decodes %XX and '+' in place; a bad escape is kept as it is. */
+static void
+api_pct_decode(char *s)
+{
+	char	*o = s;
+	int	 hi, lo;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '+')
+			*o++ = ' ';
+		else if (*s == '%' && (hi = api_hexval(s[1])) != -1 &&
+		    (lo = api_hexval(s[2])) != -1 && (hi | lo) != 0) {
+			*o++ = (char)(hi << 4 | lo);
+			s += 2;
+		} else
+			*o++ = *s;
+	}
+	*o = '\0';
+}
+
+/* Splits the raw query into decoded key and value pairs, once. */
+static void
+api_req_parse_query(struct api_req *req)
+{
+	const char	*raw;
+	char		*p, *pair, *eq;
+
+	req->parsed = 1;
+	if (req->r->uri == NULL || req->r->uri->query_raw == NULL)
+		return;
+	raw = (const char *)req->r->uri->query_raw;
+	req->qbuf = xstrdup(raw);
+	p = req->qbuf;
+	while ((pair = strsep(&p, "&;")) != NULL &&
+	    req->nargs < API_MAX_ARGS) {
+		if (*pair == '\0')
+			continue;
+		if ((eq = strchr(pair, '=')) != NULL)
+			*eq++ = '\0';
+		else
+			eq = pair + strlen(pair);
+		api_pct_decode(pair);
+		api_pct_decode(eq);
+		req->args[req->nargs][0] = pair;
+		req->args[req->nargs][1] = eq;
+		req->nargs++;
+	}
+}
+
+/* The endpoint a request came to. */
+struct api *
+api_req_api(struct api_req *req)
+{
+	return req->api;
+}
+
+/* The request method, as far as we care. */
+enum api_method
+api_req_method(struct api_req *req)
+{
+	return req->method;
+}
+
+/* The path without the query, as sent (not decoded). */
+const char *
+api_req_path(struct api_req *req)
+{
+	return req->path;
+}
+
+/* A query argument, decoded; "" when without a value, NULL when absent. */
+const char *
+api_req_query(struct api_req *req, const char *key)
+{
+	size_t	i;
+
+	if (!req->parsed)
+		api_req_parse_query(req);
+	for (i = 0; i < req->nargs; i++)
+		if (strcmp(req->args[i][0], key) == 0)
+			return req->args[i][1];
+	return NULL;
+}
+
+/* Adds a response header (both strings copied). */
+static void
+api_req_header(struct api_req *req, const char *key, const char *val)
+{
+	evhtp_headers_add_header(req->r->headers_out,
+	    evhtp_header_new(key, val, 1, 1));
+}
+
+/* Sends the answer: headers, body (moved out of body), metrics, trace. */
+void
+api_reply(struct api_req *req, int code, const char *ctype,
+    struct evbuffer *body)
+{
+	char	 buf[128];
+	size_t	 len;
+
+	if (req->replied) {
+		log_warnx("api: %s: second reply dropped", req->label);
+		return;
+	}
+	req->replied = 1;
+	if (ctype != NULL)
+		api_req_header(req, "Content-Type", ctype);
+	if (body != NULL)
+		evbuffer_add_buffer(req->r->buffer_out, body);
+	if (req->method == API_METHOD_HEAD) {
+		/* Tell the length a GET would have, and send no body. */
+		len = evbuffer_get_length(req->r->buffer_out);
+		evbuffer_drain(req->r->buffer_out, len);
+		snprintf(buf, sizeof(buf), "%zu", len);
+		api_req_header(req, "Content-Length", buf);
+	}
+	evhtp_send_reply(req->r, (evhtp_res)code);
+	api_metrics_count(req->api, req->label, code);
+	if (log_tracing(LOG_SUB_API)) {
+		log_trace(LOG_SUB_API, "api: %s %s %d", req->method ==
+		    API_METHOD_HEAD ? "HEAD" : req->method == API_METHOD_GET ?
+		    "GET" : "other", log_escape(req->path, strlen(req->path),
+		    buf, sizeof(buf)), code);
+	}
+}
+
+/* Sends a string as the body. */
+void
+api_reply_text(struct api_req *req, int code, const char *ctype,
+    const char *text)
+{
+	struct evbuffer	*b;
+
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("api: out of memory");
+	evbuffer_add(b, text, strlen(text));
+	api_reply(req, code, ctype, b);
+	evbuffer_free(b);
+}
+
+/* Sends a Kubernetes Status object. */
+void
+api_reply_status(struct api_req *req, int code, const char *reason,
+    const char *message)
+{
+	char	*st;
+
+	st = json_status(code, reason, message);
+	api_reply_text(req, code, "application/json", st);
+	free(st);
+}
+
+/* Answers a path we do not serve. */
+static void
+api_reply_not_found(struct api_req *req)
+{
+	char	*msg, esc[256];
+
+	xasprintf(&msg, "the server could not find the requested resource "
+	    "%s", log_escape(req->path, strlen(req->path), esc, sizeof(esc)));
+	api_reply_status(req, 404, "NotFound", msg);
+	free(msg);
+}
+
+/* The method of a request as ours. */
+static enum api_method
+api_method_of(evhtp_request_t *r)
+{
+	switch (evhtp_request_get_method(r)) {
+	case htp_method_GET:
+		return API_METHOD_GET;
+	case htp_method_HEAD:
+		return API_METHOD_HEAD;
+	default:
+		return API_METHOD_OTHER;
+	}
+}
+
+/* Every complete request: route by path, check the method, answer. */
+static void
+api_request_cb(evhtp_request_t *r, void *arg)
+{
+	struct api_req		 req;
+	const struct api_route	*rt;
+	const char		*raw;
+
+	memset(&req, 0, sizeof(req));
+	req.api = arg;
+	req.r = r;
+	req.method = api_method_of(r);
+	req.path = "";
+	req.label = API_LABEL_OTHER;
+	if (r->uri != NULL && r->uri->path != NULL &&
+	    r->uri->path->full != NULL)
+		req.path = r->uri->path->full;
+	raw = r->uri != NULL ? (const char *)r->uri->query_raw : NULL;
+	if (strlen(req.path) + (raw != NULL ? strlen(raw) : 0) > API_MAX_URI) {
+		api_reply_status(&req, 414, "BadRequest", "request URI too long");
+		goto out;
+	}
+	if ((rt = api_route_find(req.path)) == NULL) {
+		api_reply_not_found(&req);
+		goto out;
+	}
+	req.label = rt->path;
+	if (req.method == API_METHOD_OTHER) {
+		api_req_header(&req, "Allow", "GET, HEAD");
+		api_reply_status(&req, 405, "MethodNotAllowed",
+		    "the server does not allow this method on the requested "
+		    "resource");
+		goto out;
+	}
+	rt->cb(&req);
+	if (!req.replied) {
+		log_warnx("api: %s: handler gave no answer", rt->path);
+		api_reply_status(&req, 500, "InternalError", "no answer");
+	}
+out:
+	free(req.qbuf);
+}
+
+/* Binds the listening socket; fills api_errbuf on failure. */
+static int
+api_bind(struct api *api, const char *addr)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	const char		*why;
+
+	if (api_parse_listen(addr, &ss, &sslen, &why) == -1) {
+		snprintf(api_errbuf, sizeof(api_errbuf), "listen %s: %s",
+		    addr, why);
+		return -1;
+	}
+	errno = 0;
+	if (evhtp_bind_sockaddr(api->htp, (struct sockaddr *)&ss, sslen,
+	    API_BACKLOG) != 0) {
+		snprintf(api_errbuf, sizeof(api_errbuf), "listen %s: %s",
+		    addr, errno != 0 ? strerror(errno) : "cannot bind");
+		return -1;
+	}
+	return 0;
+}
+
+/* Creates the server on base and binds conf->api_listen. */
+struct api *
+api_new(struct event_base *base, const struct conf *conf,
+    struct store *store, const char **errstr)
+{
+	struct api	*api;
+	struct timeval	 idle = { API_IDLE_TIMEOUT, 0 };
+
+	api = xcalloc(1, sizeof(*api));
+	api->base = base;
+	api->conf = conf;
+	api->store = store;
+	api->maxconns = api_max_conns();
+	TAILQ_INIT(&api->conns);
+	TAILQ_INIT(&api->rejects);
+	if ((api->htp = evhtp_new(base, api)) == NULL) {
+		*errstr = "cannot create the HTTP server";
+		free(api);
+		return NULL;
+	}
+	evhtp_set_bev_flags(api->htp, BEV_OPT_CLOSE_ON_FREE);
+	evhtp_set_max_body_size(api->htp, API_MAX_BODY + 1);
+	evhtp_set_timeouts(api->htp, &idle, &idle);
+	evhtp_set_post_accept_cb(api->htp, api_accept_cb, api);
+	evhtp_set_gencb(api->htp, api_request_cb, api);
+	api->metrics = api_metrics_new(api);
+	if (api_bind(api, conf->api_listen) == -1) {
+		*errstr = api_errbuf;
+		api_free(api);
+		return NULL;
+	}
+	api->listen = xstrdup(conf->api_listen);
+	log_debug("api: listening on %s, at most %zu clients", api->listen,
+	    api->maxconns);
+	return api;
+}
+
+/* Closes the listening socket; open connections are served to the end. */
+void
+api_close_listeners(struct api *api)
+{
+	if (api == NULL || api->htp == NULL)
+		return;
+	evhtp_unbind_socket(api->htp);
+}
+
+/* Uses a reloaded config from now on; the address needs a restart. */
+void
+api_set_conf(struct api *api, const struct conf *conf)
+{
+	if (api != NULL)
+		api->conf = conf;
+}
+
+/* Ends every connection and frees the server. */
+void
+api_free(struct api *api)
+{
+	struct api_conn		*ac;
+	struct api_reject	*rj;
+
+	if (api == NULL)
+		return;
+	/* The fini hook unlinks each connection as libevhtp frees it. */
+	while ((ac = TAILQ_FIRST(&api->conns)) != NULL)
+		evhtp_connection_free(ac->c);
+	while ((rj = TAILQ_FIRST(&api->rejects)) != NULL) {
+		TAILQ_REMOVE(&api->rejects, rj, entry);
+		evtimer_del(&rj->ev);
+		bufferevent_free(rj->bev);
+		free(rj);
+	}
+	if (api->htp != NULL) {
+		evhtp_unbind_socket(api->htp);
+		evhtp_free(api->htp);
+	}
+	api_metrics_free(api->metrics);
+	free(api->listen);
+	free(api);
+}

@@ -43,14 +43,13 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include <zlib.h>
-
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "core/xmalloc.h"
 #include "kube/kube_config.h"
 #include "kube/kube_http.h"
+#include "kube/kube_http_parse.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -59,24 +58,11 @@
 	    (var) = (tvar))
 #endif
 
-/* Limits on what the server controls, and timeouts. */
-#define KUBE_HTTP_MAX_HEADER_LINE	8192
-#define KUBE_HTTP_MAX_HEADERS		128
-#define KUBE_HTTP_MAX_CHUNK_LINE	256
-#define KUBE_HTTP_MAX_CHUNK		KUBE_HTTP_MAX_BODY
-#define KUBE_HTTP_MAX_RETRY_AFTER	86400
+/* Timeouts and the pool size. */
 #define KUBE_HTTP_IDLE_MS		30000
 #define KUBE_HTTP_CONNECT_MS		10000
 #define KUBE_HTTP_POOL_MS		60000
 #define KUBE_HTTP_POOL_MAX		4
-#define KUBE_HTTP_IOBUF			16384
-
-/* What the body parser tells its caller. */
-#define KUBE_PARSE_MORE		0
-#define KUBE_PARSE_DONE		1
-#define KUBE_PARSE_ERROR	(-1)
-#define KUBE_PARSE_STOP		(-2)	/* cancelled from a line callback */
-#define KUBE_PARSE_NEXT		2	/* a line was taken: go on */
 
 struct kube_server {
 	char		*url;		/* for logs: scheme://host:port */
@@ -117,9 +103,6 @@ struct kube_req {
 	int			 status;
 	uint64_t		 retry_after_ms;
 	struct evbuffer		*resp_body;
-	char			*line;
-	size_t			 linelen;
-	size_t			 linecap;
 	char			 errbuf[512];
 	struct event		*done_ev;
 };
@@ -152,18 +135,6 @@ enum kube_conn_event {
 	KUBE_CONN_EV_CLOSE,		/* cancel, failover, shutdown */
 };
 
-enum kube_parse_state {
-	KUBE_PARSE_STATUS,
-	KUBE_PARSE_HEADERS,
-	KUBE_PARSE_BODY_LENGTH,
-	KUBE_PARSE_BODY_CLOSE,
-	KUBE_PARSE_CHUNK_SIZE,
-	KUBE_PARSE_CHUNK_DATA,
-	KUBE_PARSE_CHUNK_END,
-	KUBE_PARSE_TRAILERS,
-	KUBE_PARSE_COMPLETE,
-};
-
 /* A pending lookup; outlives its connection when that closes first. */
 struct kube_dns {
 	struct kube_conn	*conn;
@@ -187,20 +158,7 @@ struct kube_conn {
 	struct kube_req		*req;
 	u_int			 nreqs;
 	char			 why[256];
-
-	enum kube_parse_state	 ps;
-	int			 http11;
-	int			 keepalive;
-	int			 got_bytes;
-	int			 nheaders;
-	int			 chunked;
-	int			 has_length;
-	int			 gzip;
-	uint64_t		 remaining;
-	z_stream		 zs;
-	int			 zinit;
-	int			 zend;
-	char			 hline[KUBE_HTTP_MAX_HEADER_LINE + 1];
+	struct kube_parse	 parse;
 };
 
 struct kube_client {
@@ -499,8 +457,7 @@ kube_conn_unref(struct kube_conn *conn)
 		event_free(conn->timer);
 	if (conn->connect_ev != NULL)
 		event_free(conn->connect_ev);
-	if (conn->zinit)
-		inflateEnd(&conn->zs);
+	kube_parse_clear(&conn->parse);
 	free(conn);
 }
 
@@ -863,23 +820,19 @@ kube_conn_wrap(struct kube_conn *conn)
 	return 0;
 }
 
-/* Resets the response parser for a new request. */
-static void
-kube_conn_parse_reset(struct kube_conn *conn)
+/* A stream line from the parser: -1 when the request is gone after it. */
+static int
+kube_conn_line_cb(const char *line, size_t len, void *arg)
 {
-	conn->ps = KUBE_PARSE_STATUS;
-	conn->http11 = 0;
-	conn->keepalive = 0;
-	conn->got_bytes = 0;
-	conn->nheaders = 0;
-	conn->chunked = 0;
-	conn->has_length = 0;
-	conn->gzip = 0;
-	conn->remaining = 0;
-	if (conn->zinit)
-		inflateEnd(&conn->zs);
-	conn->zinit = 0;
-	conn->zend = 0;
+	struct kube_conn	*conn = arg;
+	struct kube_req		*req = conn->req;
+	int			 cancelled;
+
+	req->refs++;
+	req->line_cb(req, line, len, req->arg);
+	cancelled = req->cancelled;
+	kube_req_unref(req);
+	return cancelled || conn->state == KUBE_CONN_CLOSED ? -1 : 0;
 }
 
 /* Writes the request line, headers and body; arms the idle timer. */
@@ -891,7 +844,9 @@ kube_conn_send(struct kube_conn *conn)
 	struct kube_req		*req = conn->req;
 	struct evbuffer		*out = bufferevent_get_output(conn->bev);
 
-	kube_conn_parse_reset(conn);
+	kube_parse_start(&conn->parse, strcmp(req->method, "HEAD") == 0,
+	    req->resp_body, KUBE_HTTP_MAX_BODY, req->stream ?
+	    kube_conn_line_cb : NULL, KUBE_HTTP_MAX_LINE, conn);
 	conn->nreqs++;
 	evbuffer_add_printf(out, "%s %s%s HTTP/1.1\r\nHost: %s\r\n"
 	    "User-Agent: edgesite/%s\r\nAccept: application/json\r\n"
@@ -931,478 +886,41 @@ kube_conn_ready(struct kube_conn *conn, const char *why)
 	kube_conn_send(conn);
 }
 
-/*
- * Response parsing.
- */
-
-/* Appends decoded body bytes of a plain answer, within the limit. */
-static int
-kube_conn_sink_body(struct kube_conn *conn, const char *p, size_t n)
-{
-	struct kube_req	*req = conn->req;
-
-	if (evbuffer_get_length(req->resp_body) + n > KUBE_HTTP_MAX_BODY) {
-		snprintf(conn->why, sizeof(conn->why),
-		    "response body larger than %u bytes", KUBE_HTTP_MAX_BODY);
-		return KUBE_PARSE_ERROR;
-	}
-	evbuffer_add(req->resp_body, p, n);
-	return KUBE_PARSE_MORE;
-}
-
-/* Calls the line callback; STOP when it cancelled the request. */
-static int
-kube_conn_deliver(struct kube_conn *conn)
-{
-	struct kube_req	*req = conn->req;
-	size_t		 len = req->linelen;
-	int		 cancelled;
-
-	if (len > 0 && req->line[len - 1] == '\r')
-		len--;
-	req->line[len] = '\0';
-	req->linelen = 0;
-	if (len == 0)
-		return KUBE_PARSE_MORE;
-	req->refs++;
-	req->line_cb(req, req->line, len, req->arg);
-	cancelled = req->cancelled;
-	kube_req_unref(req);
-	if (cancelled || conn->state == KUBE_CONN_CLOSED)
-		return KUBE_PARSE_STOP;
-	return KUBE_PARSE_MORE;
-}
-
-/* Splits decoded stream bytes into lines, each within the limit. */
-static int
-kube_conn_sink_lines(struct kube_conn *conn, const char *p, size_t n)
-{
-	struct kube_req	*req = conn->req;
-	const char	*nl;
-	size_t		 take, need;
-	int		 rv;
-
-	while (n > 0) {
-		nl = memchr(p, '\n', n);
-		take = nl != NULL ? (size_t)(nl - p) : n;
-		if (req->linelen + take > KUBE_HTTP_MAX_LINE) {
-			snprintf(conn->why, sizeof(conn->why),
-			    "stream line longer than %u bytes",
-			    KUBE_HTTP_MAX_LINE);
-			return KUBE_PARSE_ERROR;
-		}
-		need = req->linelen + take + 1;
-		if (need > req->linecap) {
-			req->linecap = need < 4096 ? 4096 : need;
-			if (req->linecap < need * 2 &&
-			    need * 2 <= KUBE_HTTP_MAX_LINE + 1)
-				req->linecap = need * 2;
-			req->line = xreallocarray(req->line, 1, req->linecap);
-		}
-		memcpy(req->line + req->linelen, p, take);
-		req->linelen += take;
-		if (nl == NULL)
-			break;
-		p += take + 1;
-		n -= take + 1;
-		if ((rv = kube_conn_deliver(conn)) != KUBE_PARSE_MORE)
-			return rv;
-	}
-	return KUBE_PARSE_MORE;
-}
-
-/* Routes decoded bytes to the stream lines or the body. */
-static int
-kube_conn_sink(struct kube_conn *conn, const char *p, size_t n)
-{
-	if (conn->req->stream && conn->req->status == 200)
-		return kube_conn_sink_lines(conn, p, n);
-	return kube_conn_sink_body(conn, p, n);
-}
-
-/* Inflates gzip body bytes into the sink; the sink caps the size. */
-static int
-kube_conn_inflate(struct kube_conn *conn, const char *p, size_t n)
-{
-	char	out[KUBE_HTTP_IOBUF];
-	int	zr, rv;
-
-	conn->zs.next_in = (Bytef *)(uintptr_t)p;
-	conn->zs.avail_in = (uInt)n;
-	while (conn->zs.avail_in > 0) {
-		if (conn->zend) {
-			/* Another gzip member follows. */
-			if (inflateReset(&conn->zs) != Z_OK)
-				goto bad;
-			conn->zend = 0;
-		}
-		conn->zs.next_out = (Bytef *)out;
-		conn->zs.avail_out = sizeof(out);
-		zr = inflate(&conn->zs, Z_NO_FLUSH);
-		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
-			goto bad;
-		if (zr == Z_STREAM_END)
-			conn->zend = 1;
-		if (sizeof(out) - conn->zs.avail_out > 0 &&
-		    (rv = kube_conn_sink(conn, out, sizeof(out) -
-		    conn->zs.avail_out)) != KUBE_PARSE_MORE)
-			return rv;
-		if (zr == Z_BUF_ERROR && conn->zs.avail_out != 0)
-			break;
-	}
-	return KUBE_PARSE_MORE;
-bad:
-	snprintf(conn->why, sizeof(conn->why), "bad gzip body: %s",
-	    conn->zs.msg != NULL ? conn->zs.msg : "inflate failed");
-	return KUBE_PARSE_ERROR;
-}
-
-/* Moves up to max body bytes from the input to the decoder. */
-static int
-kube_conn_body(struct kube_conn *conn, struct evbuffer *in, uint64_t max,
-    uint64_t *used)
-{
-	char	buf[KUBE_HTTP_IOBUF];
-	size_t	n;
-	int	rv;
-
-	*used = 0;
-	while (max > 0 && (n = evbuffer_get_length(in)) > 0) {
-		if (n > sizeof(buf))
-			n = sizeof(buf);
-		if (n > max)
-			n = (size_t)max;
-		evbuffer_remove(in, buf, n);
-		max -= n;
-		*used += n;
-		if (conn->gzip)
-			rv = kube_conn_inflate(conn, buf, n);
-		else
-			rv = kube_conn_sink(conn, buf, n);
-		if (rv != KUBE_PARSE_MORE)
-			return rv;
-	}
-	return KUBE_PARSE_MORE;
-}
-
-/* Takes one CRLF-terminated line of at most max bytes into conn->hline. */
-static int
-kube_conn_line(struct kube_conn *conn, struct evbuffer *in, size_t max,
-    size_t *lenp)
-{
-	struct evbuffer_ptr	pos;
-	size_t			eol;
-
-	pos = evbuffer_search_eol(in, NULL, &eol, EVBUFFER_EOL_CRLF);
-	if (pos.pos < 0) {
-		if (evbuffer_get_length(in) > max)
-			goto toolong;
-		return KUBE_PARSE_MORE;
-	}
-	if ((size_t)pos.pos > max)
-		goto toolong;
-	evbuffer_remove(in, conn->hline, (size_t)pos.pos);
-	evbuffer_drain(in, eol);
-	conn->hline[pos.pos] = '\0';
-	*lenp = (size_t)pos.pos;
-	return KUBE_PARSE_DONE;
-toolong:
-	snprintf(conn->why, sizeof(conn->why), "line longer than %zu bytes",
-	    max);
-	return KUBE_PARSE_ERROR;
-}
-
-/* Parses "HTTP/1.x NNN reason". */
-static int
-kube_conn_status(struct kube_conn *conn)
-{
-	const char	*l = conn->hline;
-	char		 esc[64];
-
-	if (strncmp(l, "HTTP/1.", 7) != 0 || (l[7] != '0' && l[7] != '1') ||
-	    l[8] != ' ' || !isdigit((unsigned char)l[9]) ||
-	    !isdigit((unsigned char)l[10]) || !isdigit((unsigned char)l[11]) ||
-	    (l[12] != ' ' && l[12] != '\0') || l[9] == '0') {
-		snprintf(conn->why, sizeof(conn->why), "bad status line: %s",
-		    log_escape(l, strlen(l), esc, sizeof(esc)));
-		return KUBE_PARSE_ERROR;
-	}
-	conn->http11 = l[7] == '1';
-	conn->keepalive = conn->http11;
-	conn->req->status = (l[9] - '0') * 100 + (l[10] - '0') * 10 +
-	    (l[11] - '0');
-	return KUBE_PARSE_NEXT;
-}
-
-/* True when the comma-separated list v contains token t. */
-static int
-kube_http_has_token(const char *v, const char *t)
-{
-	size_t	n, tl = strlen(t);
-
-	while (*v != '\0') {
-		v += strspn(v, " \t,");
-		n = strcspn(v, " \t,");
-		if (n == tl && strncasecmp(v, t, n) == 0)
-			return 1;
-		v += n;
-	}
-	return 0;
-}
-
-/* Parses a decimal number of at most 18 digits; -1 when it is not one. */
-static int
-kube_http_number(const char *v, uint64_t *out)
-{
-	size_t	n = strspn(v, "0123456789");
-
-	if (n == 0 || n > 18 || v[n] != '\0')
-		return -1;
-	*out = strtoull(v, NULL, 10);
-	return 0;
-}
-
-/* Applies one response header. */
-static int
-kube_conn_header(struct kube_conn *conn)
-{
-	char		*name = conn->hline, *v, *e;
-	uint64_t	 n;
-
-	if (++conn->nheaders > KUBE_HTTP_MAX_HEADERS) {
-		snprintf(conn->why, sizeof(conn->why), "more than %d headers",
-		    KUBE_HTTP_MAX_HEADERS);
-		return KUBE_PARSE_ERROR;
-	}
-	if ((v = strchr(name, ':')) == NULL || v == name) {
-		snprintf(conn->why, sizeof(conn->why), "bad header line");
-		return KUBE_PARSE_ERROR;
-	}
-	*v++ = '\0';
-	v += strspn(v, " \t");
-	for (e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t'); e--)
-		e[-1] = '\0';
-
-	if (strcasecmp(name, "Content-Length") == 0) {
-		if (kube_http_number(v, &n) == -1 ||
-		    (conn->has_length && n != conn->remaining)) {
-			snprintf(conn->why, sizeof(conn->why),
-			    "bad Content-Length");
-			return KUBE_PARSE_ERROR;
-		}
-		conn->has_length = 1;
-		conn->remaining = n;
-	} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
-		if (!kube_http_has_token(v, "chunked")) {
-			snprintf(conn->why, sizeof(conn->why),
-			    "unsupported Transfer-Encoding");
-			return KUBE_PARSE_ERROR;
-		}
-		conn->chunked = 1;
-	} else if (strcasecmp(name, "Content-Encoding") == 0) {
-		if (strcasecmp(v, "gzip") == 0 || strcasecmp(v, "x-gzip") == 0)
-			conn->gzip = 1;
-		else if (*v != '\0' && strcasecmp(v, "identity") != 0) {
-			snprintf(conn->why, sizeof(conn->why),
-			    "unsupported Content-Encoding");
-			return KUBE_PARSE_ERROR;
-		}
-	} else if (strcasecmp(name, "Connection") == 0) {
-		if (kube_http_has_token(v, "close"))
-			conn->keepalive = 0;
-		else if (kube_http_has_token(v, "keep-alive"))
-			conn->keepalive = 1;
-	} else if (strcasecmp(name, "Retry-After") == 0) {
-		if (kube_http_number(v, &n) == 0) {
-			if (n > KUBE_HTTP_MAX_RETRY_AFTER)
-				n = KUBE_HTTP_MAX_RETRY_AFTER;
-			conn->req->retry_after_ms = n * 1000;
-		}
-	}
-	return KUBE_PARSE_NEXT;
-}
-
-/* After the blank line: chooses how the body is framed. */
-static int
-kube_conn_headers_done(struct kube_conn *conn)
-{
-	struct kube_req	*req = conn->req;
-	int		 st = req->status;
-
-	if (st >= 100 && st < 200) {
-		/* Interim answer: the real one follows. */
-		conn->ps = KUBE_PARSE_STATUS;
-		conn->nheaders = 0;
-		conn->chunked = conn->has_length = conn->gzip = 0;
-		req->retry_after_ms = 0;
-		return KUBE_PARSE_NEXT;
-	}
-	if (conn->gzip) {
-		memset(&conn->zs, 0, sizeof(conn->zs));
-		if (inflateInit2(&conn->zs, 16 + MAX_WBITS) != Z_OK) {
-			snprintf(conn->why, sizeof(conn->why), "inflateInit2");
-			return KUBE_PARSE_ERROR;
-		}
-		conn->zinit = 1;
-	}
-	if (strcmp(req->method, "HEAD") == 0 || st == 204 || st == 304) {
-		conn->ps = KUBE_PARSE_COMPLETE;
-		conn->gzip = 0;
-	} else if (conn->chunked) {
-		conn->ps = KUBE_PARSE_CHUNK_SIZE;
-		if (conn->has_length)
-			conn->keepalive = 0;
-	} else if (conn->has_length) {
-		if ((!req->stream || st != 200) &&
-		    conn->remaining > KUBE_HTTP_MAX_BODY) {
-			snprintf(conn->why, sizeof(conn->why), "Content-Length "
-			    "larger than %u bytes", KUBE_HTTP_MAX_BODY);
-			return KUBE_PARSE_ERROR;
-		}
-		conn->ps = conn->remaining > 0 ? KUBE_PARSE_BODY_LENGTH :
-		    KUBE_PARSE_COMPLETE;
-	} else {
-		conn->ps = KUBE_PARSE_BODY_CLOSE;
-		conn->keepalive = 0;
-	}
-	return KUBE_PARSE_NEXT;
-}
-
-/* Parses "hex[;ext]" of a chunk. */
-static int
-kube_conn_chunk_size(struct kube_conn *conn)
-{
-	const char	*l = conn->hline;
-	size_t		 n = strspn(l, "0123456789abcdefABCDEF");
-
-	if (n == 0 || n > 8 || (l[n] != '\0' && l[n] != ';' && l[n] != ' ' &&
-	    l[n] != '\t')) {
-		snprintf(conn->why, sizeof(conn->why), "bad chunk size");
-		return KUBE_PARSE_ERROR;
-	}
-	conn->remaining = strtoull(l, NULL, 16);
-	if (conn->remaining > KUBE_HTTP_MAX_CHUNK) {
-		snprintf(conn->why, sizeof(conn->why), "chunk larger than %u "
-		    "bytes", KUBE_HTTP_MAX_CHUNK);
-		return KUBE_PARSE_ERROR;
-	}
-	conn->ps = conn->remaining == 0 ? KUBE_PARSE_TRAILERS :
-	    KUBE_PARSE_CHUNK_DATA;
-	return KUBE_PARSE_NEXT;
-}
-
-/* One step of the header and chunk-framing states. */
-static int
-kube_conn_parse_line(struct kube_conn *conn, struct evbuffer *in)
-{
-	size_t	max, len;
-	int	rv;
-
-	max = conn->ps == KUBE_PARSE_CHUNK_SIZE ||
-	    conn->ps == KUBE_PARSE_CHUNK_END ? KUBE_HTTP_MAX_CHUNK_LINE :
-	    KUBE_HTTP_MAX_HEADER_LINE;
-	if ((rv = kube_conn_line(conn, in, max, &len)) != KUBE_PARSE_DONE)
-		return rv;	/* MORE (wait for input) or ERROR */
-	switch (conn->ps) {
-	case KUBE_PARSE_STATUS:
-		conn->ps = KUBE_PARSE_HEADERS;
-		return kube_conn_status(conn);
-	case KUBE_PARSE_HEADERS:
-		if (len == 0)
-			return kube_conn_headers_done(conn);
-		return kube_conn_header(conn);
-	case KUBE_PARSE_CHUNK_SIZE:
-		return kube_conn_chunk_size(conn);
-	case KUBE_PARSE_CHUNK_END:
-		if (len != 0) {
-			snprintf(conn->why, sizeof(conn->why),
-			    "chunk not followed by CRLF");
-			return KUBE_PARSE_ERROR;
-		}
-		conn->ps = KUBE_PARSE_CHUNK_SIZE;
-		return KUBE_PARSE_NEXT;
-	case KUBE_PARSE_TRAILERS:
-		if (len == 0)
-			conn->ps = KUBE_PARSE_COMPLETE;
-		else if (++conn->nheaders > KUBE_HTTP_MAX_HEADERS) {
-			snprintf(conn->why, sizeof(conn->why),
-			    "too many trailers");
-			return KUBE_PARSE_ERROR;
-		}
-		return KUBE_PARSE_NEXT;
-	default:
-		return KUBE_PARSE_ERROR;
-	}
-}
-
-/* Parses what arrived: DONE, MORE (wait), ERROR (conn->why) or STOP. */
-static int
-kube_conn_parse(struct kube_conn *conn)
-{
-	struct evbuffer	*in = bufferevent_get_input(conn->bev);
-	uint64_t	 used;
-	int		 rv;
-
-	if (evbuffer_get_length(in) > 0)
-		conn->got_bytes = 1;
-	for (;;) {
-		switch (conn->ps) {
-		case KUBE_PARSE_BODY_LENGTH:
-		case KUBE_PARSE_CHUNK_DATA:
-			rv = kube_conn_body(conn, in, conn->remaining, &used);
-			conn->remaining -= used;
-			if (rv != KUBE_PARSE_MORE)
-				return rv;
-			if (conn->remaining > 0)
-				return KUBE_PARSE_MORE;
-			conn->ps = conn->ps == KUBE_PARSE_CHUNK_DATA ?
-			    KUBE_PARSE_CHUNK_END : KUBE_PARSE_COMPLETE;
-			break;
-		case KUBE_PARSE_BODY_CLOSE:
-			return kube_conn_body(conn, in, UINT64_MAX, &used);
-		case KUBE_PARSE_COMPLETE:
-			return KUBE_PARSE_DONE;
-		default:
-			if (evbuffer_get_length(in) == 0)
-				return KUBE_PARSE_MORE;
-			if ((rv = kube_conn_parse_line(conn, in)) !=
-			    KUBE_PARSE_NEXT)
-				return rv;
-			break;
-		}
-	}
-}
-
 /* The response is complete: deliver it and keep or close conn. */
 static void
 kube_conn_complete(struct kube_conn *conn)
 {
 	struct kube_client	*c = conn->client;
 	struct kube_req		*req = conn->req;
-	int			 reuse, n = 0;
 	struct kube_conn	*o;
+	int			 reuse, n = 0;
 
-	if (conn->gzip && !conn->zend) {
-		snprintf(conn->why, sizeof(conn->why), "truncated gzip body");
-		kube_conn_fail(conn, KUBE_HTTP_EPROTO, NULL);
-		return;
-	}
-	if (req->stream && req->status == 200 && req->linelen > 0 &&
-	    kube_conn_deliver(conn) == KUBE_PARSE_STOP)
-		return;
 	TAILQ_FOREACH(o, &c->conns, entry)
 		if (o->state == KUBE_CONN_IDLE)
 			n++;
-	reuse = conn->keepalive && conn->ps == KUBE_PARSE_COMPLETE &&
+	reuse = conn->parse.keepalive &&
 	    evbuffer_get_length(bufferevent_get_input(conn->bev)) == 0 &&
 	    conn->server == c->cur && n < KUBE_HTTP_POOL_MAX;
-	kube_conn_finish(conn, req->status, NULL);
+	req->retry_after_ms = conn->parse.retry_after_ms;
+	kube_conn_finish(conn, conn->parse.status, NULL);
 	if (!reuse) {
 		kube_conn_close(conn, "response complete");
 		return;
 	}
 	kube_conn_enter(conn, KUBE_CONN_IDLE, "response complete");
 	kube_http_timer(conn->timer, KUBE_HTTP_POOL_MS);
+}
+
+/* Acts on what the parser said: complete, fail, or wait. */
+static void
+kube_conn_parsed(struct kube_conn *conn, int rv)
+{
+	if (rv == KUBE_PARSE_DONE)
+		kube_conn_complete(conn);
+	else if (rv == KUBE_PARSE_ERROR) {
+		snprintf(conn->why, sizeof(conn->why), "%s", conn->parse.why);
+		kube_conn_fail(conn, KUBE_HTTP_EPROTO, "bad response");
+	}
 }
 
 /* A reused connection died before answering: retry the GET once. */
@@ -1412,7 +930,7 @@ kube_conn_retry(struct kube_conn *conn)
 	struct kube_client	*c = conn->client;
 	struct kube_req		*req = conn->req;
 
-	if (req == NULL || conn->nreqs < 2 || conn->got_bytes ||
+	if (req == NULL || conn->nreqs < 2 || conn->parse.got_bytes ||
 	    req->retried || strcmp(req->method, "GET") != 0 ||
 	    evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
 		return 0;
@@ -1431,14 +949,9 @@ kube_conn_retry(struct kube_conn *conn)
 static void
 kube_conn_busy_read(struct kube_conn *conn)
 {
-	int	rv;
-
 	kube_http_timer(conn->timer, conn->req->idle_ms);
-	rv = kube_conn_parse(conn);
-	if (rv == KUBE_PARSE_DONE)
-		kube_conn_complete(conn);
-	else if (rv == KUBE_PARSE_ERROR)
-		kube_conn_fail(conn, KUBE_HTTP_EPROTO, "bad response");
+	kube_conn_parsed(conn, kube_parse_feed(&conn->parse,
+	    bufferevent_get_input(conn->bev)));
 }
 
 /* The server closed, or the socket failed, while conn was busy. */
@@ -1450,19 +963,11 @@ kube_conn_busy_lost(struct kube_conn *conn, enum kube_conn_event ev)
 	if (kube_conn_retry(conn))
 		return;
 	if (ev == KUBE_CONN_EV_EOF) {
-		/* Take what is buffered first. */
-		rv = kube_conn_parse(conn);
-		if (rv == KUBE_PARSE_STOP)
-			return;
-		if (rv == KUBE_PARSE_ERROR) {
-			kube_conn_fail(conn, KUBE_HTTP_EPROTO, "bad response");
-			return;
-		}
-		if (rv == KUBE_PARSE_DONE ||
-		    conn->ps == KUBE_PARSE_BODY_CLOSE) {
-			conn->ps = KUBE_PARSE_COMPLETE;
-			conn->keepalive = 0;
-			kube_conn_complete(conn);
+		/* What is buffered may complete the answer. */
+		rv = kube_parse_eof(&conn->parse,
+		    bufferevent_get_input(conn->bev));
+		if (rv != KUBE_PARSE_MORE) {
+			kube_conn_parsed(conn, rv);
 			return;
 		}
 		snprintf(conn->why, sizeof(conn->why),
@@ -1614,7 +1119,6 @@ kube_req_unref(struct kube_req *req)
 		explicit_bzero(req->body, req->bodylen);
 	free(req->body);
 	free(req->ctype);
-	free(req->line);
 	free(req);
 }
 

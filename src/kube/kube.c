@@ -178,6 +178,7 @@ kube_kick_reflectors(struct kube_room *room)
 	kube_refs_kick(room->refs);
 }
 
+/* Every part reports here; only a change of reachability acts. */
 void
 kube_set_online(struct kube *k, int online, const char *why)
 {
@@ -234,6 +235,7 @@ kube_reflectors_new(struct kube_room *room)
 	    NULL, KUBE_REFLECTOR_OPTIONAL, kube_reflector_changed_cb, room);
 }
 
+/* Standalone (NULL, *errstr NULL) unless a master or kubeconfig is set. */
 struct kube *
 kube_new(struct event_base *base, const struct conf *conf,
     struct store *store, const char **errstr)
@@ -282,6 +284,7 @@ fail:
 	return NULL;
 }
 
+/* Stops the followers first, then the parts, then the client. */
 void
 kube_free(struct kube *k)
 {
@@ -310,6 +313,7 @@ kube_free(struct kube *k)
 	free(room);
 }
 
+/* The name every part uses for this node. */
 const char *
 kube_node_name(struct kube *k)
 {

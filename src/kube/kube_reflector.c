@@ -174,6 +174,7 @@ kube_reflector_why(struct kube_reflector *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Derives the scope, the store keys and the log name from the arguments. */
 struct kube_reflector *
 kube_reflector_new(struct kube *k, const struct kube_resource *res,
     const char *ns, const char *field_selector, int flags,
@@ -459,6 +460,7 @@ kube_reflector_seen_add(struct kube_reflector *r, char *key)
 	r->seen[r->nseen++] = key;
 }
 
+/* qsort and bsearch order of the listed keys. */
 static int
 kube_reflector_seen_cmp(const void *a, const void *b)
 {
@@ -880,6 +882,7 @@ kube_reflector_watch_start(struct kube_reflector *r)
 	free(base);
 }
 
+/* The back-off delay is over. */
 static void
 kube_reflector_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1056,6 +1059,7 @@ kube_reflector_fsm(struct kube_reflector *r, enum kube_reflector_event ev)
 	}
 }
 
+/* Reads the resume point once, then lets the state machine choose. */
 void
 kube_reflector_start(struct kube_reflector *r)
 {
@@ -1083,6 +1087,7 @@ kube_reflector_start(struct kube_reflector *r)
 	kube_reflector_fsm(r, KUBE_REFLECTOR_EV_START);
 }
 
+/* Stops requests and timers; objects and resume point stay stored. */
 void
 kube_reflector_stop(struct kube_reflector *r)
 {
@@ -1090,6 +1095,7 @@ kube_reflector_stop(struct kube_reflector *r)
 	kube_reflector_fsm(r, KUBE_REFLECTOR_EV_STOP);
 }
 
+/* Back online: a transport back-off ends now. */
 void
 kube_reflector_kick(struct kube_reflector *r)
 {
@@ -1109,6 +1115,7 @@ kube_reflector_forget_cb(const char *key, const char *val, size_t len,
 	return 0;
 }
 
+/* Deletes the scope and the resume point in one batch, then stops. */
 void
 kube_reflector_forget(struct kube_reflector *r)
 {
@@ -1135,6 +1142,7 @@ kube_reflector_forget(struct kube_reflector *r)
 	}
 }
 
+/* Cancels quietly (no state log) and frees. */
 void
 kube_reflector_free(struct kube_reflector *r)
 {
@@ -1151,12 +1159,14 @@ kube_reflector_free(struct kube_reflector *r)
 	free(r);
 }
 
+/* The log name, e.g. "configmaps default/app". */
 const char *
 kube_reflector_name(struct kube_reflector *r)
 {
 	return r->name;
 }
 
+/* A back-off is named by its cause. */
 const char *
 kube_reflector_state(struct kube_reflector *r)
 {
@@ -1169,6 +1179,7 @@ kube_reflector_state(struct kube_reflector *r)
 	return kube_reflector_state_names[r->state];
 }
 
+/* Has a resume point and watches from it. */
 int
 kube_reflector_synced(struct kube_reflector *r)
 {

@@ -234,6 +234,7 @@ kube_refs_release(struct kube_refs *refs, struct kube_refs_ref *ref)
 		kube_refs_ref_free(refs, ref, 1);
 }
 
+/* A known pod by store key; pods per node are few, a list will do. */
 static struct kube_refs_pod *
 kube_refs_pod_find(struct kube_refs *refs, const char *key)
 {
@@ -318,6 +319,7 @@ kube_refs_change_cb(const struct store_change *c, void *arg)
 		kube_refs_pod_update(refs, c->key, c->val, c->len);
 }
 
+/* The scan at start: every stored pod, as if just stored. */
 static int
 kube_refs_scan_cb(const char *key, const char *val, size_t len, void *arg)
 {
@@ -375,6 +377,7 @@ kube_refs_sweep(struct kube_refs *refs)
 		log_info("refs: swept %zu unreferenced keys", sw.n);
 }
 
+/* Subscribes first so no change falls between the scan and the feed. */
 struct kube_refs *
 kube_refs_new(struct kube *k)
 {
@@ -392,6 +395,7 @@ kube_refs_new(struct kube *k)
 	return refs;
 }
 
+/* Stops following; the store keeps the objects for an offline start. */
 void
 kube_refs_free(struct kube_refs *refs)
 {
@@ -408,12 +412,12 @@ kube_refs_free(struct kube_refs *refs)
 		free(pod->key);
 		free(pod);
 	}
-	/* The store keeps the objects for an offline start. */
 	while ((ref = TAILQ_FIRST(&refs->refs)) != NULL)
 		kube_refs_ref_free(refs, ref, 0);
 	free(refs);
 }
 
+/* Back online: every follower in a transport back-off retries now. */
 void
 kube_refs_kick(struct kube_refs *refs)
 {

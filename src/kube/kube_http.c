@@ -1,13 +1,13 @@
 /*
  * The apiserver client: HTTP/1.1 over bufferevents, TLS through OpenSSL
- * (the only file that includes it), gzip through zlib. A client owns its
- * servers, the TLS context, a token bucket (qps/burst), the queue of
- * requests waiting for budget and a small pool of connections. Each
- * connection is a state machine (resolve, connect, handshake, idle, busy,
- * closed); a plain request may reuse an idle connection, a stream owns its
- * own for as long as it runs. Responses are parsed incrementally with a
- * limit on every size the server controls: header lines and count, chunk
- * sizes, the body (after inflating) and each stream line.
+ * (the only file that includes it), names resolved with evdns so the loop
+ * never blocks. A client owns its servers, the TLS context, a token bucket
+ * (qps/burst), the queue of requests waiting for budget and a small pool
+ * of connections. Each connection is a state machine (resolve, connect,
+ * handshake, idle, busy, closed); a plain request may reuse an idle
+ * connection, a stream owns its own for as long as it runs. Responses go
+ * through kube_http_parse.c, which limits every size the server controls.
+ * A connect or TLS failure moves new requests to the next server.
  *
  * Lifetimes: connections and requests are reference counted; a callback
  * holds a reference while it runs, so closing or cancelling from inside

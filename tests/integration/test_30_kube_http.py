@@ -242,13 +242,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(200, b'{"path":"%s"}' % p.encode())
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """Clients that hang up early (cancelled streams, refused TLS) are
+    expected here: no tracebacks."""
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
 class Server:
     """A threaded HTTP server, plain or TLS, on a loopback port."""
 
     def __init__(self, pki=None, client_ca=None, cert="server"):
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                     Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.seen = []
         self.sni = []
         self.port = self.httpd.server_address[1]

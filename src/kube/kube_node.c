@@ -47,6 +47,8 @@
 #define KUBE_NODE_CHECK_MS	10000
 /* The heartbeat is never further apart than this. */
 #define KUBE_NODE_MAX_PERIOD_MS	(5 * 60 * 1000)
+/* Timer precision allowed for when a heartbeat falls due. */
+#define KUBE_NODE_SLACK_MS	50
 /* Retry delays while registering or after a failed status patch. */
 #define KUBE_NODE_RETRY_MIN_MS	500
 #define KUBE_NODE_RETRY_MAX_MS	10000
@@ -88,7 +90,7 @@ enum kube_node_cond_type {
 
 static const struct {
 	const char	*type;
-	int		 good;		/* the healthy status: 1 True, 0 False */
+	int		 good;		/* healthy status: 1 True, 0 False */
 	const char	*reason_good;
 	const char	*msg_good;
 	const char	*reason_bad;
@@ -103,7 +105,8 @@ static const struct {
 	  "KubeletHasDiskPressure", "kubelet has disk pressure" },
 	{ "PIDPressure", 0, "KubeletHasSufficientPID",
 	  "kubelet has sufficient PID available",
-	  "KubeletHasInsufficientPID", "kubelet has insufficient PID available" },
+	  "KubeletHasInsufficientPID",
+	  "kubelet has insufficient PID available" },
 	{ "Ready", 1, "KubeletReady", "edgesite is posting ready status",
 	  "KubeletNotReady", "edgesite is not ready" },
 };
@@ -144,7 +147,7 @@ struct kube_node {
 	char			*runtime_version;
 	struct kube_node_cond	 conds[KUBE_NODE_NCONDS];
 	int			 labels_sent;
-	char			*sending;	/* fingerprint of the patch in flight */
+	char			*sending;	/* fingerprint being sent */
 	char			*sent;		/* fingerprint last accepted */
 	uint64_t		 sent_ms;	/* when it was accepted */
 	uint64_t		 period_ms;	/* heartbeat period */
@@ -152,12 +155,25 @@ struct kube_node {
 
 static void	kube_node_fsm(struct kube_node *, enum kube_node_event);
 
-/* Moves to a new state, logging the transition. */
+/*
+ * Moves to a new state, logging the transition: at info, except the
+ * routine round of a heartbeat (registered -> patching -> registered),
+ * which is traced.
+ */
 static void
 kube_node_enter_state(struct kube_node *n, enum kube_node_state state,
     const char *why)
 {
-	if (n->state != state)
+	int	routine;
+
+	routine = !n->failed && ((n->state == KUBE_NODE_REGISTERED &&
+	    state == KUBE_NODE_PATCHING) || (n->state == KUBE_NODE_PATCHING &&
+	    state == KUBE_NODE_REGISTERED));
+	if (n->state != state && routine)
+		log_trace(LOG_SUB_KUBE, "node %s: %s -> %s (%s)",
+		    n->k->node_name, kube_node_state_names[n->state],
+		    kube_node_state_names[state], why);
+	else if (n->state != state)
 		log_info("node %s: %s -> %s (%s)", n->k->node_name,
 		    kube_node_state_names[n->state],
 		    kube_node_state_names[state], why);
@@ -226,7 +242,8 @@ kube_node_log_failure(struct kube_node *n, const char *what,
 	else
 		log_warnx("node %s: %s: %s, retrying in %llu ms",
 		    n->k->node_name, what, resp->errstr != NULL ?
-		    resp->errstr : "transport error", (unsigned long long)delay);
+		    resp->errstr : "transport error",
+		    (unsigned long long)delay);
 }
 
 /* Waits before the next attempt, obeying Retry-After. */
@@ -239,9 +256,10 @@ kube_node_retry(struct kube_node *n, enum kube_node_state state,
 	delay = backoff_next(&n->bo);
 	if (n->resp != NULL && n->resp->retry_after_ms > delay)
 		delay = n->resp->retry_after_ms;
-	n->failed = 1;
-	if (n->resp != NULL)
+	/* Warn once per run of failures; kube.c tells of the disconnection. */
+	if (n->resp != NULL && !n->failed)
 		kube_node_log_failure(n, what, n->resp, delay);
+	n->failed = 1;
 	kube_node_enter_state(n, state, what);
 	kube_node_arm(n, delay);
 }
@@ -609,7 +627,8 @@ kube_node_conditions(struct kube_node *n, const struct kube_node_facts *f,
 			c->transition = now;
 		}
 		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "type", kube_node_cond_table[i].type);
+		cJSON_AddStringToObject(o, "type",
+		    kube_node_cond_table[i].type);
 		cJSON_AddStringToObject(o, "status", status ? "True" : "False");
 		kube_node_time(heartbeat, ts, sizeof(ts));
 		cJSON_AddStringToObject(o, "lastHeartbeatTime", ts);
@@ -801,12 +820,18 @@ kube_node_adopt(struct kube_node *n)
 	return 0;
 }
 
-/* The check period: the heartbeat period, at most KUBE_NODE_CHECK_MS. */
+/*
+ * Time to the next check: KUBE_NODE_CHECK_MS, or sooner when the
+ * heartbeat falls due before.
+ */
 static uint64_t
 kube_node_check_ms(struct kube_node *n)
 {
-	return n->period_ms < KUBE_NODE_CHECK_MS ? n->period_ms :
-	    KUBE_NODE_CHECK_MS;
+	uint64_t	elapsed, left;
+
+	elapsed = clock_mono_ms() - n->sent_ms;
+	left = elapsed < n->period_ms ? n->period_ms - elapsed : 0;
+	return left < KUBE_NODE_CHECK_MS ? left : KUBE_NODE_CHECK_MS;
 }
 
 /*
@@ -822,8 +847,9 @@ kube_node_check(struct kube_node *n, int force, const char *why)
 
 	kube_node_read_facts(n, &f);
 	fp = kube_node_status_body(n, &f, now, 0, 0);
+	/* A timer may fire a little early: a heartbeat nearly due is due. */
 	if (!force && n->sent != NULL && strcmp(fp, n->sent) == 0 &&
-	    clock_mono_ms() - n->sent_ms < n->period_ms) {
+	    clock_mono_ms() - n->sent_ms + KUBE_NODE_SLACK_MS < n->period_ms) {
 		free(fp);
 		kube_node_enter_state(n, KUBE_NODE_REGISTERED, why);
 		kube_node_arm(n, kube_node_check_ms(n));
@@ -929,7 +955,8 @@ kube_node_fsm(struct kube_node *n, enum kube_node_event ev)
 		else if (ev == KUBE_NODE_EV_NOT_FOUND)
 			kube_node_gone(n);
 		else
-			kube_node_retry(n, KUBE_NODE_REGISTERED, "patch status");
+			kube_node_retry(n, KUBE_NODE_REGISTERED,
+			    "patch status");
 		break;
 	}
 }
@@ -983,7 +1010,7 @@ kube_node_kick(struct kube_node *n)
 		kube_node_fsm(n, KUBE_NODE_EV_KICK);
 }
 
-/* A new runtime version is reported at the next check (it changes the status). */
+/* A new runtime version changes the status: check it now. */
 void
 kube_node_set_runtime_version(struct kube_node *n, const char *v)
 {

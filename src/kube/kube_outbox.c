@@ -545,7 +545,8 @@ kube_outbox_put(struct kube_outbox *ob, const char *target,
 	char				*key, *out;
 	int				 rc;
 
-	if (ob == NULL || *target == '\0')
+	if (ob == NULL || target == NULL || *target == '\0' ||
+	    method == NULL || path == NULL)
 		return -1;
 	root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "method", method);

@@ -44,9 +44,12 @@ build build/debug --enable-debug
 make -C build/debug -s -j"$jobs" check || {
 	cat build/debug/tests/unit/*.log; exit 1; }
 
+step "kube-apiserver and etcd for the cluster tests (cached per machine)"
+bash tests/kube/build.sh
+
 step "integration tests"
-EDGESITE_BIN="$top/build/debug/edgesite" /usr/bin/python3 -m pytest -v \
-	-p no:cacheprovider tests/integration
+EDGESITE_TEST_KUBE=1 EDGESITE_BIN="$top/build/debug/edgesite" \
+	/usr/bin/python3 -m pytest -v -p no:cacheprovider tests/integration
 
 step "unit tests under ASan and UBSan"
 build build/asan --enable-debug --enable-asan

@@ -17,6 +17,11 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "kube: needs the real kube-apiserver (EDGESITE_TEST_KUBE=1)")
+
+
 def edgesite_bin():
     """The daemon under test: $EDGESITE_BIN, else the debug build."""
     env = os.environ.get("EDGESITE_BIN")

@@ -1,12 +1,13 @@
 /*
  * The store: the LevelDB adapter (the only file that includes leveldb/c.h).
  * It owns the database handle, the state directory lock, the local revision
- * counter and the change subscriptions. Every write is a batch that also
- * carries the bumped revision; after a successful write the batch's changes
- * are queued and delivered to matching subscribers on a later loop turn,
- * never from inside the commit. Every value is framed (store_value.c) and
- * verified on read; a damaged value is logged, counted and treated as
- * absent.
+ * counter, the change log and the change subscriptions. Every write is a
+ * batch that also carries the bumped revision, each value sealed with it,
+ * and the batch's entries in the change log (store.h); after a successful
+ * write the batch's changes are queued and delivered to matching
+ * subscribers on a later loop turn, never from inside the commit. Every
+ * value is framed (store_value.c) and verified on read; a damaged value is
+ * logged, counted and treated as absent.
  */
 #include "config.h"
 
@@ -38,11 +39,18 @@
 /* Sub-directory of the state directory holding the LevelDB files. */
 #define STORE_DB_DIR		"store"
 
+/* Digits of the revision in a change log key. */
+#define STORE_LOG_REVLEN	20
+
 /* One put (buf is the framed value) or delete (buf is NULL). */
 struct store_op {
-	char	*key;
-	char	*buf;
-	size_t	 buflen;
+	char			*key;
+	char			*buf;
+	size_t			 buflen;
+	enum store_change_type	 type;
+	int			 logged;	/* goes in the change log */
+	char			*old;		/* a deleted object's value */
+	size_t			 oldlen;
 };
 
 struct store_batch {
@@ -88,6 +96,8 @@ struct store {
 
 	uint64_t		 revision;
 	uint64_t		 synced;	/* revision made durable */
+	uint64_t		 log_first;	/* change log complete after */
+	int			 log_saved;	/* log_first is in the store */
 	struct store_stats	 stats;
 
 	struct event		*ev_notify;
@@ -220,6 +230,42 @@ store_revision_load(struct store *s, const char **errstr)
 	return rc;
 }
 
+/*
+ * Reads the change log's first revision; a store without one starts its
+ * log at the current revision, written with the next commit.
+ */
+static int
+store_log_load(struct store *s, const char **errstr)
+{
+	const char	*why, *payload;
+	char		*raw, *err = NULL;
+	size_t		 rawlen, plen;
+	int		 rc = 0;
+
+	raw = leveldb_get(s->db, s->ropts, STORE_KEY_LOG_FIRST,
+	    strlen(STORE_KEY_LOG_FIRST), &rawlen, &err);
+	if (err != NULL) {
+		store_fail(errstr, "cannot read the store in %s: %s", s->dbdir,
+		    err);
+		leveldb_free(err);
+		return -1;
+	}
+	s->log_first = s->revision;
+	if (raw == NULL)
+		return 0;
+	if (store_value_check(raw, rawlen, &payload, &plen, &why) == -1 ||
+	    store_revision_parse(payload, plen, &s->log_first) == -1 ||
+	    s->log_first > s->revision) {
+		/* the log is only an aid: restart it rather than refuse */
+		log_warnx("store: change log start is damaged, restarting the "
+		    "log at revision %" PRIu64, s->revision);
+		s->log_first = s->revision;
+	} else
+		s->log_saved = 1;
+	leveldb_free(raw);
+	return rc;
+}
+
 /* Opens LevelDB under s->dbdir with our options. */
 static int
 store_db_open(struct store *s, const char **errstr)
@@ -266,6 +312,8 @@ store_open(struct event_base *base, const char *dir, const char **errstr)
 		goto fail;
 	if (store_revision_load(s, errstr) == -1)
 		goto fail;
+	if (store_log_load(s, errstr) == -1)
+		goto fail;
 	s->synced = s->revision;
 	if (base != NULL) {
 		s->ev_notify = evtimer_new(base, store_notify_cb, s);
@@ -290,6 +338,7 @@ store_ops_free(struct store_op *ops, size_t nops)
 	for (i = 0; i < nops; i++) {
 		free(ops[i].key);
 		free(ops[i].buf);
+		free(ops[i].old);
 	}
 	free(ops);
 }
@@ -393,6 +442,14 @@ store_close(struct store *s)
 int
 store_get(struct store *s, const char *key, char **val, size_t *len)
 {
+	return store_get_rev(s, key, val, len, NULL);
+}
+
+/* Point lookup with the revision from the frame's header. */
+int
+store_get_rev(struct store *s, const char *key, char **val, size_t *len,
+    uint64_t *rev)
+{
 	const char	*payload, *why;
 	char		*raw, *err = NULL;
 	size_t		 rawlen, plen;
@@ -416,6 +473,8 @@ store_get(struct store *s, const char *key, char **val, size_t *len)
 	}
 	if (len != NULL)
 		*len = plen;
+	if (rev != NULL)
+		*rev = store_value_revision(raw);
 	leveldb_free(raw);
 	return 0;
 }
@@ -479,18 +538,21 @@ store_batch_add(struct store_batch *b, const char *key, char *buf,
 		b->ops = xreallocarray(b->ops, b->cap, sizeof(*b->ops));
 	}
 	op = &b->ops[b->nops++];
+	memset(op, 0, sizeof(*op));
 	op->key = xstrdup(key);
 	op->buf = buf;
 	op->buflen = buflen;
 }
 
-/* The revision key belongs to the store; nobody else writes it. */
+/* The revision key and the change log belong to the store. */
 static int
 store_batch_key_ok(struct store_batch *b, const char *key)
 {
 	char	ek[256];
 
-	if (strcmp(key, STORE_KEY_REVISION) != 0)
+	if (strcmp(key, STORE_KEY_REVISION) != 0 &&
+	    strcmp(key, STORE_KEY_LOG_FIRST) != 0 &&
+	    strncmp(key, STORE_LOG_PREFIX, strlen(STORE_LOG_PREFIX)) != 0)
 		return 1;
 	log_warnx("store: write to reserved key %s refused", log_escape(key,
 	    strlen(key), ek, sizeof(ek)));
@@ -517,7 +579,7 @@ store_batch_put(struct store_batch *b, const char *key, const void *val,
 		b->refused = 1;
 		return;
 	}
-	buf = store_value_frame(val, len, &buflen);
+	buf = store_value_alloc(val, len, &buflen);
 	store_batch_add(b, key, buf, buflen);
 }
 
@@ -539,30 +601,170 @@ store_batch_free(struct store_batch *b)
 	free(b);
 }
 
-/* Builds the LevelDB batch: the ops in order, then the new revision. */
+/* Puts a small decimal number framed with revision rev. */
+static void
+store_batch_put_num(leveldb_writebatch_t *wb, const char *key, uint64_t v,
+    uint64_t rev)
+{
+	char	num[32], *buf;
+	size_t	len;
+
+	snprintf(num, sizeof(num), "%" PRIu64, v);
+	buf = store_value_alloc(num, strlen(num), &len);
+	store_value_seal(buf, len, rev);
+	leveldb_writebatch_put(wb, key, strlen(key), buf, len);
+	free(buf);
+}
+
+/*
+ * Tells added from modified, and keeps a deleted object's value for the
+ * change log and the subscribers: one read per object op. A delete of an
+ * object that is not there changes nothing and is not logged.
+ */
+static void
+store_batch_classify(struct store *s, struct store_op *op)
+{
+	const char	*payload, *why;
+	char		*raw, *err = NULL;
+	size_t		 rawlen, plen;
+
+	op->type = op->buf != NULL ? STORE_CHANGE_MODIFIED :
+	    STORE_CHANGE_DELETED;
+	if (strncmp(op->key, STORE_LOG_SCOPE, strlen(STORE_LOG_SCOPE)) != 0 ||
+	    strchr(op->key, '\n') != NULL)
+		return;
+	raw = leveldb_get(s->db, s->ropts, op->key, strlen(op->key), &rawlen,
+	    &err);
+	if (err != NULL) {
+		/* log the change as if it were there; the read is an aid */
+		leveldb_free(err);
+		op->logged = 1;
+		return;
+	}
+	if (raw == NULL) {
+		if (op->buf != NULL) {
+			op->type = STORE_CHANGE_ADDED;
+			op->logged = 1;
+		}
+		return;
+	}
+	op->logged = 1;
+	if (op->buf == NULL && store_value_check(raw, rawlen, &payload, &plen,
+	    &why) == 0) {
+		op->old = xmalloc(plen + 1);
+		memcpy(op->old, payload, plen + 1);
+		op->oldlen = plen;
+	}
+	leveldb_free(raw);
+}
+
+/* Adds one change log entry: type, key, newline, a deleted value. */
+static void
+store_batch_log(leveldb_writebatch_t *wb, const struct store_op *op,
+    uint64_t rev, size_t idx)
+{
+	char	 key[64], *payload, *buf;
+	size_t	 klen = strlen(op->key), plen, len;
+
+	snprintf(key, sizeof(key), STORE_LOG_PREFIX "%0*" PRIu64 "/%06zu",
+	    STORE_LOG_REVLEN, rev, idx);
+	plen = 1 + klen + 1 + op->oldlen;
+	payload = xmalloc(plen);
+	payload[0] = op->type == STORE_CHANGE_ADDED ? 'A' :
+	    op->type == STORE_CHANGE_MODIFIED ? 'M' : 'D';
+	memcpy(payload + 1, op->key, klen);
+	payload[1 + klen] = '\n';
+	if (op->oldlen > 0)
+		memcpy(payload + 2 + klen, op->old, op->oldlen);
+	buf = store_value_alloc(payload, plen, &len);
+	free(payload);
+	if (buf == NULL)
+		return;
+	store_value_seal(buf, len, rev);
+	leveldb_writebatch_put(wb, key, strlen(key), buf, len);
+	free(buf);
+}
+
+/* The revision in a change log key, or 0 when it is not one. */
+static uint64_t
+store_log_key_rev(const char *k, size_t klen)
+{
+	size_t		plen = strlen(STORE_LOG_PREFIX);
+	uint64_t	rev;
+
+	if (klen < plen + STORE_LOG_REVLEN ||
+	    memcmp(k, STORE_LOG_PREFIX, plen) != 0 ||
+	    store_revision_parse(k + plen, STORE_LOG_REVLEN, &rev) == -1)
+		return 0;
+	return rev;
+}
+
+/*
+ * Once the log holds STORE_LOG_SLACK revisions more than it keeps, drops
+ * the oldest in the same batch and moves its first revision on.
+ */
+static void
+store_batch_trim(struct store *s, leveldb_writebatch_t *wb, uint64_t rev)
+{
+	leveldb_iterator_t	*it;
+	const char		*k;
+	char			*err = NULL;
+	size_t			 klen;
+	uint64_t		 first, krev;
+
+	if (rev - s->log_first <= STORE_LOG_KEEP + STORE_LOG_SLACK)
+		return;
+	first = rev - STORE_LOG_KEEP;
+	it = leveldb_create_iterator(s->db, s->ropts);
+	leveldb_iter_seek(it, STORE_LOG_PREFIX, strlen(STORE_LOG_PREFIX));
+	for (; leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		k = leveldb_iter_key(it, &klen);
+		if ((krev = store_log_key_rev(k, klen)) == 0 || krev > first)
+			break;
+		leveldb_writebatch_delete(wb, k, klen);
+	}
+	leveldb_iter_get_error(it, &err);
+	leveldb_iter_destroy(it);
+	if (err != NULL) {
+		/* try again with the next commit */
+		leveldb_free(err);
+		return;
+	}
+	store_batch_put_num(wb, STORE_KEY_LOG_FIRST, first, rev);
+	s->log_first = first;
+	s->log_saved = 1;
+}
+
+/*
+ * Builds the LevelDB batch: the ops in order, each value sealed with the
+ * new revision, the change log entries, then the new revision.
+ */
 static leveldb_writebatch_t *
 store_batch_build(struct store_batch *b, uint64_t rev)
 {
+	struct store		*s = b->s;
 	leveldb_writebatch_t	*wb;
 	struct store_op		*op;
-	char			 num[32], *buf;
-	size_t			 i, len;
+	size_t			 i, nlog = 0;
 
 	wb = leveldb_writebatch_create();
 	for (i = 0; i < b->nops; i++) {
 		op = &b->ops[i];
-		if (op->buf != NULL)
+		store_batch_classify(s, op);
+		if (op->buf != NULL) {
+			store_value_seal(op->buf, op->buflen, rev);
 			leveldb_writebatch_put(wb, op->key, strlen(op->key),
 			    op->buf, op->buflen);
-		else
+		} else
 			leveldb_writebatch_delete(wb, op->key,
 			    strlen(op->key));
+		if (op->logged)
+			store_batch_log(wb, op, rev, nlog++);
 	}
-	snprintf(num, sizeof(num), "%" PRIu64, rev);
-	buf = store_value_frame(num, strlen(num), &len);
-	leveldb_writebatch_put(wb, STORE_KEY_REVISION,
-	    strlen(STORE_KEY_REVISION), buf, len);
-	free(buf);
+	if (!s->log_saved)
+		store_batch_put_num(wb, STORE_KEY_LOG_FIRST, s->log_first, rev);
+	store_batch_trim(s, wb, rev);
+	store_batch_put_num(wb, STORE_KEY_REVISION, rev, rev);
 	return wb;
 }
 
@@ -623,6 +825,7 @@ store_batch_commit(struct store_batch *b)
 		goto out;
 	}
 	s->revision++;
+	s->log_saved = 1;
 	s->stats.commits++;
 	for (i = 0; i < b->nops; i++) {
 		if (b->ops[i].buf != NULL)
@@ -652,10 +855,17 @@ store_key_copy(char **buf, size_t *cap, const char *key, size_t len)
 	return *buf;
 }
 
+/* Either kind of scan callback. */
+struct store_scan_fn {
+	store_scan_cb		 cb;
+	store_scan_rev_cb	 rcb;
+	void			*arg;
+};
+
 /* Walks keys under prefix from the iterator's position until cb stops. */
 static void
 store_scan_walk(struct store *s, leveldb_iterator_t *it, const char *prefix,
-    store_scan_cb cb, void *arg)
+    const struct store_scan_fn *fn)
 {
 	const char	*k, *v, *payload, *why, *key;
 	char		*keybuf = NULL;
@@ -673,16 +883,18 @@ store_scan_walk(struct store *s, leveldb_iterator_t *it, const char *prefix,
 		}
 		/* per walk, not per store: a callback may scan too */
 		key = store_key_copy(&keybuf, &keycap, k, klen);
-		if (cb(key, payload, plen, arg) != 0)
+		if (fn->cb != NULL ? fn->cb(key, payload, plen, fn->arg) != 0 :
+		    fn->rcb(key, payload, plen, store_value_revision(v),
+		    fn->arg) != 0)
 			break;
 	}
 	free(keybuf);
 }
 
 /* Seeks to the prefix, or just past start, and walks the prefix. */
-int
-store_scan_from(struct store *s, const char *prefix, const char *start,
-    store_scan_cb cb, void *arg)
+static int
+store_scan_fn(struct store *s, const char *prefix, const char *start,
+    const struct store_scan_fn *fn)
 {
 	leveldb_iterator_t	*it;
 	char			*err = NULL;
@@ -702,7 +914,7 @@ store_scan_from(struct store *s, const char *prefix, const char *start,
 		}
 	} else
 		leveldb_iter_seek(it, prefix, strlen(prefix));
-	store_scan_walk(s, it, prefix, cb, arg);
+	store_scan_walk(s, it, prefix, fn);
 	leveldb_iter_get_error(it, &err);
 	leveldb_iter_destroy(it);
 	if (err != NULL) {
@@ -710,6 +922,26 @@ store_scan_from(struct store *s, const char *prefix, const char *start,
 		return -1;
 	}
 	return 0;
+}
+
+/* Keys under prefix after start. */
+int
+store_scan_from(struct store *s, const char *prefix, const char *start,
+    store_scan_cb cb, void *arg)
+{
+	struct store_scan_fn	fn = { cb, NULL, arg };
+
+	return store_scan_fn(s, prefix, start, &fn);
+}
+
+/* Keys under prefix after start, with the revision of each value. */
+int
+store_scan_rev(struct store *s, const char *prefix, const char *start,
+    store_scan_rev_cb cb, void *arg)
+{
+	struct store_scan_fn	fn = { NULL, cb, arg };
+
+	return store_scan_fn(s, prefix, start, &fn);
 }
 
 /* Every key under prefix. */
@@ -724,6 +956,95 @@ uint64_t
 store_revision(struct store *s)
 {
 	return s->revision;
+}
+
+/* The revision the change log is complete after. */
+uint64_t
+store_log_first(struct store *s)
+{
+	return s->log_first;
+}
+
+/* State of one store_log_scan. */
+struct store_log_walk {
+	struct store	*s;
+	const char	*prefix;
+	size_t		 plen;
+	store_change_cb	 cb;
+	void		*arg;
+	int		 failed;
+};
+
+/*
+ * One log entry: a put is told only while the key still holds the value
+ * that revision wrote; a delete with the value it removed.
+ */
+static int
+store_log_entry_cb(const char *key, const char *val, size_t len,
+    uint64_t rev, void *arg)
+{
+	struct store_log_walk	*w = arg;
+	struct store_change	 ch;
+	const char		*nl;
+	char			*k, *cur = NULL;
+	size_t			 klen, curlen;
+	uint64_t		 currev;
+	int			 rc;
+
+	(void)key;
+	if (len < 2 || (nl = memchr(val, '\n', len)) == NULL ||
+	    (klen = (size_t)(nl - val - 1)) < w->plen ||
+	    memcmp(val + 1, w->prefix, w->plen) != 0)
+		return 0;
+	k = xmalloc(klen + 1);
+	memcpy(k, val + 1, klen);
+	k[klen] = '\0';
+	memset(&ch, 0, sizeof(ch));
+	ch.key = k;
+	ch.revision = rev;
+	if (val[0] == 'D') {
+		ch.type = STORE_CHANGE_DELETED;
+		ch.old = nl + 1;
+		ch.oldlen = len - (size_t)(nl + 1 - val);
+		w->cb(&ch, w->arg);
+	} else {
+		rc = store_get_rev(w->s, k, &cur, &curlen, &currev);
+		if (rc == -1)
+			w->failed = 1;
+		else if (rc == 0 && currev == rev) {
+			ch.type = val[0] == 'A' ? STORE_CHANGE_ADDED :
+			    STORE_CHANGE_MODIFIED;
+			ch.val = cur;
+			ch.len = curlen;
+			w->cb(&ch, w->arg);
+		}
+		free(cur);
+	}
+	free(k);
+	return w->failed;
+}
+
+/* Walks the log from the first entry after revision after. */
+int
+store_log_scan(struct store *s, uint64_t after, const char *prefix,
+    store_change_cb cb, void *arg)
+{
+	struct store_log_walk	 w;
+	char			 start[64];
+
+	memset(&w, 0, sizeof(w));
+	w.s = s;
+	w.prefix = prefix;
+	w.plen = strlen(prefix);
+	w.cb = cb;
+	w.arg = arg;
+	/* every key of revision after sorts before c/<after>/~ */
+	snprintf(start, sizeof(start), STORE_LOG_PREFIX "%0*" PRIu64 "/~",
+	    STORE_LOG_REVLEN, after);
+	if (store_scan_rev(s, STORE_LOG_PREFIX, start, store_log_entry_cb,
+	    &w) == -1 || w.failed)
+		return -1;
+	return 0;
 }
 
 /* New subscriptions see batches committed after they are made. */
@@ -793,6 +1114,9 @@ store_pending_deliver(struct store *s, struct store_pending *p)
 		ch.len = op->buf != NULL ? op->buflen - STORE_VALUE_OVERHEAD :
 		    0;
 		ch.revision = p->revision;
+		ch.type = op->type;
+		ch.old = op->old;
+		ch.oldlen = op->oldlen;
 		TAILQ_FOREACH(sub, &s->subs, entry) {
 			if (sub->dead || p->revision <= sub->since ||
 			    strncmp(op->key, sub->prefix, sub->plen) != 0)

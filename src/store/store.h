@@ -2,7 +2,18 @@
  * The store: LevelDB holding every object, resume point, outbox entry and
  * twin state (key families in ../shared/DESIGN.md). Writes go in batches;
  * each committed batch bumps the local revision and, on a later loop turn,
- * tells the subscribers whose prefix matches.
+ * tells the subscribers whose prefix matches. Every value remembers the
+ * revision that wrote it, and the changes to objects (o/ keys) are kept
+ * in a bounded change log so a reader can resume from a past revision,
+ * across restarts too (the local API's resourceVersion and watch).
+ *
+ * The change log: c/<revision, 20 digits>/<index in the batch, 6 digits>
+ * holds one change per changed object key: 'A' (added), 'M' (modified) or
+ * 'D' (deleted), the key, a newline, and for a delete the value the object
+ * had. The key k holds the oldest revision the log is complete after:
+ * every change of a later revision is in it. The log keeps the last
+ * STORE_LOG_KEEP revisions; older entries go in batches of
+ * STORE_LOG_SLACK.
  */
 #ifndef EDGESITE_STORE_H
 #define EDGESITE_STORE_H
@@ -20,6 +31,15 @@ struct store_sub;
 
 /* Key of the local revision counter. */
 #define STORE_KEY_REVISION	"r"
+/* Key of the revision the change log is complete after. */
+#define STORE_KEY_LOG_FIRST	"k"
+/* Prefix of the change log's entries. */
+#define STORE_LOG_PREFIX	"c/"
+/* Prefix of the keys whose changes are logged: the objects. */
+#define STORE_LOG_SCOPE		"o/"
+/* Revisions the change log keeps, and how far past that it may grow. */
+#define STORE_LOG_KEEP		10000
+#define STORE_LOG_SLACK		1000
 
 /*
  * Opens (creating) the store under dir/store, taking dir/edgesite.lock so a
@@ -38,6 +58,9 @@ void		 store_close(struct store *);
  */
 int		 store_get(struct store *, const char *key, char **val,
 		    size_t *len);
+/* store_get that also tells the revision that wrote the value. */
+int		 store_get_rev(struct store *, const char *key, char **val,
+		    size_t *len, uint64_t *rev);
 /* A batch of one put; returns 0 or -1. */
 int		 store_put(struct store *, const char *key, const void *val,
 		    size_t len);
@@ -69,20 +92,54 @@ int		 store_scan(struct store *, const char *prefix, store_scan_cb,
 int		 store_scan_from(struct store *, const char *prefix,
 		    const char *start, store_scan_cb, void *arg);
 
+/*
+ * store_scan_from that also tells each value's revision; start may be
+ * NULL.
+ */
+typedef int (*store_scan_rev_cb)(const char *key, const char *val,
+    size_t len, uint64_t rev, void *arg);
+int		 store_scan_rev(struct store *, const char *prefix,
+		    const char *start, store_scan_rev_cb, void *arg);
+
 /* The local revision: bumped by every committed batch, persistent. */
 uint64_t	 store_revision(struct store *);
 
+enum store_change_type {
+	STORE_CHANGE_ADDED,
+	STORE_CHANGE_MODIFIED,	/* also any put outside STORE_LOG_SCOPE */
+	STORE_CHANGE_DELETED,
+};
+
 /*
- * One change as subscribers see it: val is NULL for a delete. The strings
- * are valid only during the callback.
+ * One change as subscribers see it: val is NULL for a delete. For an
+ * object (STORE_LOG_SCOPE) that was deleted, old is the value it had.
+ * The strings are valid only during the callback.
  */
 struct store_change {
-	const char	*key;
-	const char	*val;
-	size_t		 len;
-	uint64_t	 revision;	/* revision of the batch */
+	const char		*key;
+	const char		*val;
+	size_t			 len;
+	uint64_t		 revision;	/* revision of the batch */
+	enum store_change_type	 type;
+	const char		*old;
+	size_t			 oldlen;
 };
 typedef void (*store_change_cb)(const struct store_change *, void *arg);
+
+/*
+ * The revision the change log is complete after: store_log_scan can
+ * resume from it or any later revision.
+ */
+uint64_t	 store_log_first(struct store *);
+/*
+ * Calls cb, in revision order, for the logged changes after revision
+ * after to keys under prefix that still hold: a put is told with the
+ * value the key has now when no later change replaced it (a later one is
+ * told in its place), a delete with the value the object had. Returns 0,
+ * or -1 on a LevelDB error.
+ */
+int		 store_log_scan(struct store *, uint64_t after,
+		    const char *prefix, store_change_cb, void *arg);
 /*
  * Calls cb, on the loop after each commit, for every changed key under
  * prefix. The subscription lives until store_unsubscribe or store_close;

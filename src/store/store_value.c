@@ -1,7 +1,10 @@
 /*
- * Value framing: a ten-byte header with magic, format version, length and
- * a CRC-32C ahead of every payload, and a NUL after it. The store frames on
- * write and verifies on every read; nothing else in edgesite sees frames.
+ * Value framing: a header with magic, format version, length, the
+ * revision that wrote the value and a CRC-32C ahead of every payload, and
+ * a NUL after it (layouts in store_value.h). The store frames on write
+ * (sealing the header at commit, when the revision is known) and verifies
+ * on every read, accepting the older version 1 frames too; nothing else in
+ * edgesite sees frames.
  */
 #include "config.h"
 
@@ -66,36 +69,74 @@ store_value_get32(const unsigned char *p)
 	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+/* Stores v big-endian at p. */
+static void
+store_value_put64(unsigned char *p, uint64_t v)
+{
+	store_value_put32(p, (uint32_t)(v >> 32));
+	store_value_put32(p + 4, (uint32_t)v);
+}
+
+/* Reads a big-endian 64-bit value at p. */
+static uint64_t
+store_value_get64(const unsigned char *p)
+{
+	return (uint64_t)store_value_get32(p) << 32 | store_value_get32(p + 4);
+}
+
 /* The checksum covers the header up to itself, then the payload. */
 static uint32_t
-store_value_sum(const unsigned char *hdr, const void *val, size_t len)
+store_value_sum(const unsigned char *hdr, size_t hlen, const void *val,
+    size_t len)
 {
 	uint32_t	crc;
 
-	crc = store_value_crc32c(0, hdr, 6);
+	crc = store_value_crc32c(0, hdr, hlen);
 	return store_value_crc32c(crc, val, len);
 }
 
-/* Header, payload, NUL; the checksum is filled in last. */
+/* Room for the header, the payload copied, the NUL; header left blank. */
 char *
-store_value_frame(const void *val, size_t len, size_t *framelen)
+store_value_alloc(const void *val, size_t len, size_t *framelen)
 {
 	unsigned char	*buf;
 
 	/* callers refuse larger values first; this is an invariant */
 	if (len > STORE_MAX_VALUE)
 		return NULL;
-	buf = xmalloc(len + STORE_VALUE_OVERHEAD);
-	buf[0] = STORE_VALUE_MAGIC;
-	buf[1] = STORE_VALUE_VERSION;
-	store_value_put32(buf + 2, (uint32_t)len);
+	buf = xcalloc(1, len + STORE_VALUE_OVERHEAD);
 	if (len > 0)
 		memcpy(buf + STORE_VALUE_HDR, val, len);
 	buf[STORE_VALUE_HDR + len] = '\0';
-	store_value_put32(buf + 6, store_value_sum(buf, buf + STORE_VALUE_HDR,
-	    len));
 	*framelen = len + STORE_VALUE_OVERHEAD;
 	return (char *)buf;
+}
+
+/* Magic, version, length, revision, then the sum over all of them. */
+void
+store_value_seal(char *buf, size_t framelen, uint64_t rev)
+{
+	unsigned char	*p = (unsigned char *)buf;
+	size_t		 len = framelen - STORE_VALUE_OVERHEAD;
+
+	p[0] = STORE_VALUE_MAGIC;
+	p[1] = STORE_VALUE_VERSION;
+	store_value_put32(p + 2, (uint32_t)len);
+	store_value_put64(p + 6, rev);
+	store_value_put32(p + 14, store_value_sum(p, 14, p + STORE_VALUE_HDR,
+	    len));
+}
+
+/* A sealed frame of revision 0. */
+char *
+store_value_frame(const void *val, size_t len, size_t *framelen)
+{
+	char	*buf;
+
+	if ((buf = store_value_alloc(val, len, framelen)) == NULL)
+		return NULL;
+	store_value_seal(buf, *framelen, 0);
+	return buf;
 }
 
 /* Each field in turn; the reason names the first that is wrong. */
@@ -104,9 +145,9 @@ store_value_check(const char *buf, size_t len, const char **payload,
     size_t *plen, const char **why)
 {
 	const unsigned char	*p = (const unsigned char *)buf;
-	size_t			 n;
+	size_t			 n, hdr, sumat;
 
-	if (len < STORE_VALUE_OVERHEAD) {
+	if (len < STORE_VALUE_HDR_V1 + 1) {
 		*why = "too short for a header";
 		return -1;
 	}
@@ -114,25 +155,43 @@ store_value_check(const char *buf, size_t len, const char **payload,
 		*why = "bad magic byte";
 		return -1;
 	}
-	if (p[1] != STORE_VALUE_VERSION) {
-		*why = "unknown format version";
+	if (p[1] == 1) {
+		hdr = STORE_VALUE_HDR_V1;
+		sumat = 6;
+	} else if (p[1] == STORE_VALUE_VERSION && len >= STORE_VALUE_OVERHEAD) {
+		hdr = STORE_VALUE_HDR;
+		sumat = 14;
+	} else {
+		*why = p[1] == STORE_VALUE_VERSION ? "too short for a header" :
+		    "unknown format version";
 		return -1;
 	}
 	n = store_value_get32(p + 2);
-	if (n != len - STORE_VALUE_OVERHEAD) {
+	if (n != len - hdr - 1) {
 		*why = "length mismatch";
 		return -1;
 	}
-	if (p[STORE_VALUE_HDR + n] != '\0') {
+	if (p[hdr + n] != '\0') {
 		*why = "missing terminator";
 		return -1;
 	}
-	if (store_value_get32(p + 6) != store_value_sum(p, p +
-	    STORE_VALUE_HDR, n)) {
+	if (store_value_get32(p + sumat) != store_value_sum(p, sumat, p + hdr,
+	    n)) {
 		*why = "checksum mismatch";
 		return -1;
 	}
-	*payload = buf + STORE_VALUE_HDR;
+	*payload = buf + hdr;
 	*plen = n;
 	return 0;
+}
+
+/* Version 1 frames predate revisions. */
+uint64_t
+store_value_revision(const char *buf)
+{
+	const unsigned char	*p = (const unsigned char *)buf;
+
+	if (p[1] != STORE_VALUE_VERSION)
+		return 0;
+	return store_value_get64(p + 6);
 }

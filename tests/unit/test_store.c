@@ -1,7 +1,8 @@
 /*
  * The store: put/get/delete, batches, prefix scans and paging, the
- * revision, change delivery on the loop, damaged values, the directory lock
- * and the messages for directories that cannot be opened.
+ * revision, each value's revision and the change log, change delivery on
+ * the loop, damaged values, the directory lock and the messages for
+ * directories that cannot be opened.
  */
 #include "config.h"
 
@@ -189,8 +190,8 @@ test_batch(void)
 }
 
 struct scan_rec {
-	char	 keys[16][64];
-	char	 vals[16][64];
+	char	 keys[24][64];
+	char	 vals[24][64];
 	int	 n;
 	int	 stop_after;	/* stop after this many (0: never) */
 };
@@ -201,7 +202,7 @@ scan_cb(const char *key, const char *val, size_t len, void *arg)
 	struct scan_rec	*r = arg;
 
 	CHECK(strlen(val) == len);
-	if (r->n < 16) {
+	if (r->n < 24) {
 		snprintf(r->keys[r->n], sizeof(r->keys[0]), "%s", key);
 		snprintf(r->vals[r->n], sizeof(r->vals[0]), "%s", val);
 	}
@@ -221,7 +222,7 @@ nested_cb(const char *key, const char *val, size_t len, void *arg)
 	snprintf(copy, sizeof(copy), "%s", key);
 	memset(&inner, 0, sizeof(inner));
 	CHECK(store_scan(s, "", scan_cb, &inner) == 0);
-	CHECK(inner.n == 9);
+	CHECK(inner.n == 17);
 	CHECK_STR(key, copy);
 	return 0;
 }
@@ -272,12 +273,18 @@ test_scan(void)
 	CHECK(store_scan(s, "o/", scan_cb, &r) == 0);
 	CHECK(r.n == 2);
 
-	/* the empty prefix sees everything, the revision key too */
+	/*
+	 * the empty prefix sees everything: the change log (one entry per
+	 * object put), its start, the objects and the revision key
+	 */
 	memset(&r, 0, sizeof(r));
 	CHECK(store_scan(s, "", scan_cb, &r) == 0);
-	CHECK(r.n == 9);
-	CHECK_STR(r.keys[8], "r");
-	CHECK_STR(r.vals[8], "8");
+	CHECK(r.n == 17);
+	CHECK_STR(r.keys[0], "c/00000000000000000001/000000");
+	CHECK_STR(r.keys[7], "k");
+	CHECK_STR(r.keys[15], "p");
+	CHECK_STR(r.keys[16], "r");
+	CHECK_STR(r.vals[16], "8");
 	CHECK(store_scan(s, "o/pods/", nested_cb, s) == 0);
 	store_close(s);
 	free(dir);
@@ -656,6 +663,128 @@ test_damaged(void)
 	free(dir);
 }
 
+/* What a change log walk saw, as "type key value rev" lines. */
+struct log_rec {
+	char	buf[4096];
+	size_t	n;
+};
+
+static void
+log_cb(const struct store_change *ch, void *arg)
+{
+	struct log_rec	*r = arg;
+	size_t		 used = strlen(r->buf);
+
+	snprintf(r->buf + used, sizeof(r->buf) - used, "%c %s %s %" PRIu64
+	    "\n", ch->type == STORE_CHANGE_ADDED ? 'A' :
+	    ch->type == STORE_CHANGE_MODIFIED ? 'M' : 'D', ch->key,
+	    ch->val != NULL ? ch->val : ch->old != NULL ? ch->old : "-",
+	    ch->revision);
+	r->n++;
+}
+
+/* Collects the change log after rev under prefix. */
+static void
+log_walk(struct store *s, uint64_t after, const char *prefix,
+    struct log_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	CHECK(store_log_scan(s, after, prefix, log_cb, r) == 0);
+}
+
+static int
+scan_rev_cb(const char *key, const char *val, size_t len, uint64_t rev,
+    void *arg)
+{
+	uint64_t	*revs = arg;
+
+	(void)val;
+	(void)len;
+	if (strcmp(key, "o/pods/ns/a") == 0)
+		revs[0] = rev;
+	else
+		revs[1] = rev;
+	return 0;
+}
+
+static void
+test_change_log(void)
+{
+	struct store		*s;
+	struct store_batch	*b;
+	struct log_rec		 r;
+	struct sub_rec		 rec;
+	struct store_sub	*sub;
+	char			*dir = state_dir("log"), *val, key[32];
+	size_t			 len;
+	uint64_t		 rev, first, revs[2] = { 0, 0 };
+	int			 i;
+
+	s = open_ok(dir);
+	first = store_log_first(s);
+	CHECK(first == 0);
+	CHECK(put_str(s, "o/pods/ns/a", "a1") == 0);		/* 1 */
+	CHECK(put_str(s, "o/pods/ns/b", "b1") == 0);		/* 2 */
+	CHECK(put_str(s, "o/pods/ns/a", "a2") == 0);		/* 3 */
+	CHECK(store_delete(s, "o/pods/ns/b") == 0);		/* 4 */
+	CHECK(store_delete(s, "o/pods/ns/never") == 0);		/* 5 */
+	CHECK(put_str(s, "x/outbox", "not an object") == 0);	/* 6 */
+	CHECK(put_str(s, "o/nodes//n1", "n1") == 0);		/* 7 */
+
+	/* each value knows the revision that wrote it */
+	CHECK(store_get_rev(s, "o/pods/ns/a", &val, &len, &rev) == 0);
+	CHECK(rev == 3);
+	CHECK_STR(val, "a2");
+	free(val);
+	CHECK(store_scan_rev(s, "o/", NULL, scan_rev_cb, revs) == 0);
+	CHECK(revs[0] == 3 && revs[1] == 7);
+
+	/* a superseded put is told once, at its last revision */
+	log_walk(s, 0, "o/pods/", &r);
+	CHECK_STR(r.buf, "M o/pods/ns/a a2 3\nD o/pods/ns/b b1 4\n");
+	log_walk(s, 3, "o/", &r);
+	CHECK_STR(r.buf, "D o/pods/ns/b b1 4\nA o/nodes//n1 n1 7\n");
+	log_walk(s, 7, "o/", &r);
+	CHECK(r.n == 0);
+	/* others may not write the log or its start */
+	CHECK(put_str(s, "c/00000000000000000001/000000", "x") == -1);
+	CHECK(put_str(s, STORE_KEY_LOG_FIRST, "0") == -1);
+
+	/* subscribers see added, modified and a deleted object's value */
+	memset(&rec, 0, sizeof(rec));
+	sub = store_subscribe(s, "o/", sub_cb, &rec);
+	CHECK(store_delete(s, "o/nodes//n1") == 0);
+	loop_once();
+	CHECK(rec.n == 1);
+	store_unsubscribe(sub);
+
+	/* the log survives a restart */
+	store_close(s);
+	s = open_ok(dir);
+	CHECK(store_log_first(s) == 0);
+	log_walk(s, 4, "o/", &r);
+	CHECK_STR(r.buf, "D o/nodes//n1 n1 8\n");
+
+	/* past KEEP + SLACK revisions the oldest go */
+	for (i = 0; i < STORE_LOG_KEEP + STORE_LOG_SLACK; i++) {
+		snprintf(key, sizeof(key), "o/cms/ns/c%d", i % 7);
+		b = store_batch_new(s);
+		store_batch_put(b, key, "v", 1);
+		CHECK(store_batch_commit(b) == 0);
+	}
+	rev = store_revision(s);
+	first = store_log_first(s);
+	CHECK(first > 0 && rev - first >= STORE_LOG_KEEP &&
+	    rev - first <= STORE_LOG_KEEP + STORE_LOG_SLACK);
+	log_walk(s, first, "o/cms/", &r);
+	CHECK(r.n == 7);
+	store_close(s);
+	s = open_ok(dir);
+	CHECK(store_log_first(s) == first);
+	store_close(s);
+	free(dir);
+}
+
 static void
 test_lock(void)
 {
@@ -771,6 +900,7 @@ main(void)
 	test_subscribe_from_callback();
 	test_close_with_pending();
 	test_damaged();
+	test_change_log();
 	test_lock();
 	test_unopenable();
 	event_base_free(base);

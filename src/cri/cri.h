@@ -4,7 +4,7 @@
  * concurrent calls; each call has a deadline and can be cancelled. The
  * connection reconnects with back-off when the runtime goes away; calls in
  * flight then fail with CRI_UNAVAILABLE and the owner of pods reconciles
- * once the state is CRI_READY again (cri_set_state_cb).
+ * once the state is CRI_READY again (cri_watch).
  *
  * Messages are the protobuf-c structs generated from src/cri/api.proto
  * (package runtime.v1, e.g. Runtime__V1__RunPodSandboxRequest); callers
@@ -108,7 +108,7 @@ struct cri_reply {
 
 /* Completion of one call; runs exactly once unless cancelled first. */
 typedef void (*cri_cb)(const struct cri_reply *, void *arg);
-/* The connection changed state; runs on the loop, never re-entrantly. */
+/* The connection changed state (see cri_watch). */
 typedef void (*cri_state_cb)(enum cri_state, void *arg);
 
 /*
@@ -136,11 +136,15 @@ const char	*cri_state_name(enum cri_state);
 /* A code's name as gRPC spells it, e.g. "DEADLINE_EXCEEDED". */
 const char	*cri_code_name(enum cri_code);
 /*
- * Registers the one observer of state changes (the pod room: reconcile on
- * CRI_READY). NULL cb removes it. Each time the connection becomes READY
- * the client first asks Version, then reports CRI_READY.
+ * Adds an observer of state changes (the pod room reconciles on CRI_READY,
+ * the daemon passes the runtime version to the kube room). Each time the
+ * connection comes up the client first asks Version, then reports
+ * CRI_READY. Observers run in the order added, on a later loop turn than
+ * the cause, and may start calls.
  */
-void		 cri_set_state_cb(struct cri *, cri_state_cb, void *arg);
+void		 cri_watch(struct cri *, cri_state_cb, void *arg);
+/* Removes the observer added with the same cb and arg; safe in a callback. */
+void		 cri_unwatch(struct cri *, cri_state_cb, void *arg);
 /*
  * "containerd://1.6.20" (runtime_name "://" runtime_version) from the last
  * Version answer, or NULL before the first; valid until the next loop turn

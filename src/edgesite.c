@@ -25,6 +25,7 @@
 #include "core/version.h"
 #include "core/xmalloc.h"
 #include "kube/kube.h"
+#include "mqtt/mqtt_broker.h"
 #include "store/store.h"
 
 struct edgesite {
@@ -35,6 +36,7 @@ struct edgesite {
 	struct store		*store;
 	struct api		*api;
 	struct kube		*kube;		/* NULL when standalone */
+	struct mqtt_broker	*broker;	/* NULL in mqtt.mode 2 */
 	struct event		*ev_sig[4];
 	time_t			 started;
 	int			 done;
@@ -180,7 +182,8 @@ edgesite_dump_health_cb(const char *name, enum health_state st,
 static void
 edgesite_dump(struct edgesite *es)
 {
-	struct store_stats	st;
+	struct mqtt_broker_stats	ms;
+	struct store_stats		st;
 
 	store_get_stats(es->store, &st);
 	log_info("state: edgesite %s, up %lld s, config %s", version_string(),
@@ -194,6 +197,14 @@ edgesite_dump(struct edgesite *es)
 	    (unsigned long long)st.errors, (unsigned long long)st.damaged,
 	    (unsigned long long)st.disk_bytes);
 	log_info("state: local api on %s", es->conf->api_listen);
+	if (es->broker != NULL) {
+		mqtt_broker_get_stats(es->broker, &ms);
+		log_info("state: mqtt broker on %s: %llu clients, %llu "
+		    "subscriptions, %llu retained, %llu in, %llu out, "
+		    "%llu dropped",
+		    es->conf->mqtt_internal_server, ms.clients, ms.subscriptions,
+		    ms.retained, ms.msgs_in, ms.msgs_out, ms.dropped);
+	}
 	health_foreach(edgesite_dump_health_cb, NULL);
 }
 
@@ -206,6 +217,7 @@ edgesite_stop(struct edgesite *es, const char *why)
 	log_info("%s: stopping", why);
 	notify_send("STOPPING=1");
 	api_close_listeners(es->api);
+	mqtt_broker_close_listeners(es->broker);
 	es->done = 1;
 	event_base_loopbreak(es->base);
 }
@@ -263,6 +275,12 @@ edgesite_start(struct edgesite *es)
 	    &errstr)) == NULL)
 		fatalx("local api: %s", errstr);
 	health_set("api", HEALTH_OK, es->conf->api_listen);
+	if (es->conf->mqtt_mode != CONF_MQTT_EXTERNAL) {
+		if ((es->broker = mqtt_broker_new(es->base, es->conf,
+		    es->store, &errstr)) == NULL)
+			fatalx("mqtt broker: %s", errstr);
+		health_set("mqtt", HEALTH_OK, es->conf->mqtt_internal_server);
+	}
 	es->kube = kube_new(es->base, es->conf, es->store, &errstr);
 	if (es->kube == NULL && errstr != NULL)
 		fatalx("kube: %s", errstr);
@@ -277,6 +295,7 @@ edgesite_finish(struct edgesite *es)
 	size_t	i;
 
 	kube_free(es->kube);
+	mqtt_broker_free(es->broker);
 	api_free(es->api);
 	store_close(es->store);
 	for (i = 0; i < sizeof(es->ev_sig) / sizeof(es->ev_sig[0]); i++)

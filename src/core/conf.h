@@ -49,6 +49,14 @@ struct conf {
 	int64_t		  mqtt_qos;
 	int		  mqtt_retain;
 	int64_t		  mqtt_session_queue_size;
+	int64_t		  mqtt_max_packet_size;
+	int64_t		  mqtt_max_inflight;
+	char		 *mqtt_password_file;
+	int		  mqtt_allow_anonymous;
+	char		 *mqtt_acl_file;
+	char		 *mqtt_tls_listen;	/* host:port, or empty */
+	char		 *mqtt_tls_cert;
+	char		 *mqtt_tls_key;
 
 	/* edgesite */
 	char		 *state_dir;

@@ -53,6 +53,37 @@ const struct conf_option conf_table[] = {
 	{ .path = "mqtt.session-queue-size", .type = CONF_T_INT, .min = 1,
 	  .max = 1000000, .def = "100", .off = OFF(mqtt_session_queue_size),
 	  .flags = RESTART, .help = "messages queued per client session" },
+	{ .path = "mqtt.max-packet-size", .type = CONF_T_INT, .min = 64,
+	  .max = 268435460, .def = "1048576", .off = OFF(mqtt_max_packet_size),
+	  .flags = RESTART, .help = "largest packet the internal broker "
+	  "accepts, in bytes; a client sending a larger one is disconnected" },
+	{ .path = "mqtt.max-inflight", .type = CONF_T_INT, .min = 1,
+	  .max = 65535, .def = "20", .off = OFF(mqtt_max_inflight),
+	  .flags = RESTART, .help = "QoS 1 and 2 messages the internal "
+	  "broker sends a client before waiting for its acknowledgements" },
+	{ .path = "mqtt.password-file", .type = CONF_T_PATH, .def = "",
+	  .off = OFF(mqtt_password_file), .flags = RESTART,
+	  .help = "users of the internal broker, a mosquitto_passwd file; "
+	  "empty: user names are not checked" },
+	{ .path = "mqtt.allow-anonymous", .type = CONF_T_BOOL, .def = "true",
+	  .off = OFF(mqtt_allow_anonymous), .flags = RESTART,
+	  .help = "whether clients without a user name may connect to the "
+	  "internal broker" },
+	{ .path = "mqtt.acl-file", .type = CONF_T_PATH, .def = "",
+	  .off = OFF(mqtt_acl_file), .flags = RESTART,
+	  .help = "topic access rules of the internal broker in mosquitto's "
+	  "acl_file format; empty: everything is allowed" },
+	{ .path = "mqtt.tls-listen", .type = CONF_T_ADDR, .def = "",
+	  .off = OFF(mqtt_tls_listen), .flags = RESTART,
+	  .help = "host:port of a second, TLS listener of the internal "
+	  "broker; empty: none" },
+	{ .path = "mqtt.tls-cert", .type = CONF_T_PATH, .def = "",
+	  .off = OFF(mqtt_tls_cert), .flags = RESTART,
+	  .help = "PEM certificate chain of the internal broker's TLS "
+	  "listeners" },
+	{ .path = "mqtt.tls-key", .type = CONF_T_PATH, .def = "",
+	  .off = OFF(mqtt_tls_key), .flags = RESTART,
+	  .help = "PEM private key of tls-cert" },
 
 	/* controller.kube */
 	{ .path = "controller.kube.master", .type = CONF_T_URLLIST,

@@ -51,6 +51,7 @@ class Edgesite:
         self.conf_path = str(tmp_path / "edgeSite.yaml")
         self.log_path = str(tmp_path / "edgesite.log")
         self.url = "http://127.0.0.1:%d" % self.port
+        self.mqtt_port = free_port()
         self.proc = None
         self.write_conf(extra)
 
@@ -65,6 +66,10 @@ class Edgesite:
                         self.state_dir, listen or "127.0.0.1:%d" % self.port,
                         self.tmp / "manifests"))
             f.write(extra)
+            if not re.search(r"^mqtt:", extra, re.M):
+                # The embedded broker of each instance on a port of its own.
+                f.write("mqtt:\n  internal-server: tcp://127.0.0.1:%d\n"
+                        % self.mqtt_port)
 
     def start(self, wait=True, args=()):
         self.logf = open(self.log_path, "ab")

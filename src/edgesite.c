@@ -24,7 +24,9 @@
 #include "core/notify.h"
 #include "core/version.h"
 #include "core/xmalloc.h"
+#include "cri/cri.h"
 #include "kube/kube.h"
+#include "kube/kube_int.h"
 #include "mqtt/mqtt_broker.h"
 #include "store/store.h"
 
@@ -36,6 +38,7 @@ struct edgesite {
 	struct store		*store;
 	struct api		*api;
 	struct kube		*kube;		/* NULL when standalone */
+	struct cri		*cri;		/* the container runtime */
 	struct mqtt_broker	*broker;	/* NULL in mqtt.mode 2 */
 	struct event		*ev_sig[4];
 	time_t			 started;
@@ -261,6 +264,17 @@ edgesite_signals(struct edgesite *es)
 	}
 }
 
+/* cri: once the runtime is up, the Node reports its version. */
+static void
+edgesite_cri_cb(enum cri_state st, void *arg)
+{
+	struct edgesite	*es = arg;
+
+	if (st == CRI_READY && es->kube != NULL && es->kube->nodest != NULL)
+		kube_node_set_runtime_version(es->kube->nodest,
+		    cri_runtime_version(es->cri));
+}
+
 /* Opens the parts in the order DESIGN.md gives; any failure exits 1. */
 static void
 edgesite_start(struct edgesite *es)
@@ -281,6 +295,9 @@ edgesite_start(struct edgesite *es)
 			fatalx("mqtt broker: %s", errstr);
 		health_set("mqtt", HEALTH_OK, es->conf->mqtt_internal_server);
 	}
+	if ((es->cri = cri_new(es->base, es->conf, &errstr)) == NULL)
+		fatalx("cri: %s", errstr);
+	cri_watch(es->cri, edgesite_cri_cb, es);
 	es->kube = kube_new(es->base, es->conf, es->store, &errstr);
 	if (es->kube == NULL && errstr != NULL)
 		fatalx("kube: %s", errstr);
@@ -295,6 +312,7 @@ edgesite_finish(struct edgesite *es)
 	size_t	i;
 
 	kube_free(es->kube);
+	cri_free(es->cri);
 	mqtt_broker_free(es->broker);
 	api_free(es->api);
 	store_close(es->store);

@@ -33,7 +33,7 @@
 #include "cri/cri.h"
 #include "cri/cri_h2.h"
 
-/* A reply or request larger than this fails (as kubelet's 16 MiB). */
+/* A request larger than this fails, a reply by default (kubelet's). */
 #define CRI_MAX_MSG		(16u << 20)
 #define CRI_MAX_OBSERVERS	8
 #define CRI_MAX_PENDING		8
@@ -171,6 +171,7 @@ struct cri {
 	uint64_t		 timeout_ms;	/* runtime-request-timeout */
 	uint64_t		 pull_ms;	/* image-pull-progress-deadline */
 	uint64_t		 override_ms;	/* cri_set_timeout, or 0 */
+	size_t			 max_msg;	/* largest reply */
 	char			*endpoint;
 	struct cri_conn		 rt;
 	struct cri_conn		 im;		/* h2 NULL: image calls use rt */
@@ -219,6 +220,15 @@ void
 cri_set_timeout(struct cri *c, int64_t ms)
 {
 	c->override_ms = ms > 0 ? (uint64_t)ms : 0;
+}
+
+void
+cri_set_max_message(struct cri *c, size_t max)
+{
+	c->max_msg = max > 0 ? max : CRI_MAX_MSG;
+	cri_h2_set_max_msg(c->rt.h2, c->max_msg);
+	if (c->im.h2 != NULL)
+		cri_h2_set_max_msg(c->im.h2, c->max_msg);
 }
 
 /* Frees the memory of the client once nothing uses it any more. */
@@ -681,7 +691,7 @@ cri_conn_open(struct cri *c, struct cri_conn *conn, const char *url,
 	conn->image = image;
 	conn->state = CRI_CONNECTING;
 	snprintf(name, sizeof(name), "cri %s", url);
-	conn->h2 = cri_h2_new(c->base, path, name, CRI_MAX_MSG,
+	conn->h2 = cri_h2_new(c->base, path, name, c->max_msg,
 	    cri_conn_h2_cb, conn);
 	free(path);
 	return 0;
@@ -698,6 +708,7 @@ cri_new(struct event_base *base, const struct conf *conf,
 	c->base = base;
 	c->timeout_ms = (uint64_t)conf->runtime_request_timeout_ms;
 	c->pull_ms = (uint64_t)conf->image_pull_progress_deadline_ms;
+	c->max_msg = CRI_MAX_MSG;
 	c->endpoint = xstrdup(conf->remote_runtime_endpoint != NULL ?
 	    conf->remote_runtime_endpoint : "");
 	TAILQ_INIT(&c->calls);

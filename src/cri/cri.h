@@ -27,6 +27,7 @@
 #ifndef EDGESITE_CRI_H
 #define EDGESITE_CRI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cri/api.pb-c.h"
@@ -160,6 +161,13 @@ const char	*cri_runtime_version(struct cri *);
  * anyway.
  */
 void		 cri_set_timeout(struct cri *, int64_t ms);
+
+/*
+ * Sets the largest reply accepted, in bytes (default 16 MiB, as a
+ * kubelet's); a bigger one fails its call with CRI_RESOURCE_EXHAUSTED
+ * before anything is allocated for it. 0 restores the default.
+ */
+void		 cri_set_max_message(struct cri *, size_t);
 
 /*
  * Cancels a call: it is removed and its stream reset (RST_STREAM CANCEL);

@@ -767,6 +767,12 @@ cri_h2_free(struct cri_h2 *h2)
 }
 
 void
+cri_h2_set_max_msg(struct cri_h2 *h2, size_t max)
+{
+	h2->max_msg = max;
+}
+
+void
 cri_h2_reset(struct cri_h2 *h2, const char *why)
 {
 	if (h2->state == CRI_H2_CONNECTING || h2->state == CRI_H2_READY)

@@ -62,6 +62,8 @@ struct cri_h2	*cri_h2_new(struct event_base *, const char *path,
 void		 cri_h2_free(struct cri_h2 *);
 enum cri_h2_state cri_h2_state(struct cri_h2 *);
 const char	*cri_h2_state_name(enum cri_h2_state);
+/* Sets the largest reply accepted from now on. */
+void		 cri_h2_set_max_msg(struct cri_h2 *, size_t);
 /* Drops the connection (failing its streams) and backs off: why is logged. */
 void		 cri_h2_reset(struct cri_h2 *, const char *why);
 

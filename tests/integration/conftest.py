@@ -41,6 +41,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def no_runtime(extra, sock):
+    """YAML that points edgesite at a socket nobody serves unless extra
+    names a runtime: tests never reach the machine's containerd. Uses a
+    top-level key extra lacks, so tests may append either later."""
+    if "remote-runtime-endpoint" in extra:
+        return ""
+    line = "remote-runtime-endpoint: unix://%s\n" % sock
+    if not re.search(r"^controller:", extra, re.M):
+        return "controller:\n  edged:\n    " + line
+    if not re.search(r"^edged:", extra, re.M):
+        return "edged:\n  " + line
+    return ""
+
+
 class Edgesite:
     """One edgesite process with its own config file and state directory."""
 
@@ -70,6 +84,7 @@ class Edgesite:
                 # The embedded broker of each instance on a port of its own.
                 f.write("mqtt:\n  internal-server: tcp://127.0.0.1:%d\n"
                         % self.mqtt_port)
+            f.write(no_runtime(extra, self.tmp / "no-runtime.sock"))
 
     def start(self, wait=True, args=()):
         self.logf = open(self.log_path, "ab")

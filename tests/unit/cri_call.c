@@ -67,8 +67,8 @@ static void	cri_tool_next(struct cri_tool *);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: cri_call [-v] [-e unix://path] [-t ms] "
-	    "op [args] [-- op [args]]...\n");
+	fprintf(stderr, "usage: cri_call [-v] [-e unix://path] [-l logdir] "
+	    "[-m max_msg] [-t ms]\n\top [args] [-- op [args]]...\n");
 	exit(2);
 }
 
@@ -207,8 +207,15 @@ cri_tool_done_cb(const struct cri_reply *r, void *arg)
 		    s != NULL ? s->reason : "");
 	} else if (strcmp(name, "exec") == 0) {
 		const Runtime__V1__ExecSyncResponse *e = r->u.exec_sync;
-		cri_tool_result(t, r, "exit=%d stdout=%.*s", e->exit_code,
-		    (int)e->stdout.len, (const char *)e->stdout.data);
+		char out[256];
+		size_t len = e->stdout.len;
+
+		/* One line: the trailing newline goes, others are escaped. */
+		while (len > 0 && e->stdout.data[len - 1] == '\n')
+			len--;
+		cri_tool_result(t, r, "exit=%d stdout=%s", e->exit_code,
+		    log_escape((const char *)e->stdout.data, len, out,
+		    sizeof(out)));
 	} else if (strcmp(name, "image-status") == 0) {
 		const Runtime__V1__Image *im = r->u.image_status->image;
 		cri_tool_result(t, r, "%s size=%llu", im != NULL ? im->id :
@@ -636,18 +643,21 @@ main(int argc, char *argv[])
 	struct conf	*conf;
 	const char	*errstr, *endpoint = NULL;
 	int		 ch, verbose = 0;
-	long		 timeout = 0;
+	long		 timeout = 0, max_msg = 0;
 
 	memset(&t, 0, sizeof(t));
 	t.cur = -1;
 	log_init(LOG_LEVEL_WARN, "cri_call");
-	while ((ch = getopt(argc, argv, "+e:l:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "+e:l:m:t:v")) != -1) {
 		switch (ch) {
 		case 'e':
 			endpoint = optarg;
 			break;
 		case 'l':
 			t.logdir = optarg;
+			break;
+		case 'm':
+			max_msg = atol(optarg);
 			break;
 		case 't':
 			timeout = atol(optarg);
@@ -679,6 +689,8 @@ main(int argc, char *argv[])
 		fatalx("cri: %s", errstr);
 	if (timeout > 0)
 		cri_set_timeout(t.cri, timeout);
+	if (max_msg > 0)
+		cri_set_max_message(t.cri, (size_t)max_msg);
 	cri_watch(t.cri, cri_tool_state_cb, &t);
 	if ((t.timer = evtimer_new(t.base, cri_tool_timer_cb, &t)) == NULL)
 		fatalx("no timer");

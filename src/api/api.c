@@ -1,8 +1,11 @@
 /*
  * The local HTTP endpoint: the one file that includes evhtp.h. It owns the
  * libevhtp server on the daemon's event_base (no evhtp threads), the client
- * connections and their limits, and routes every request by path to a
- * handler that sees only api_int.h.
+ * connections and their limits, TLS and bearer-token checks when it listens
+ * beyond loopback, and routes every request by path to a handler that sees
+ * only api_int.h: a fixed route, or the Kubernetes read API (api_kube.c).
+ * A handler that streams (a watch) takes the connection from libevhtp with
+ * api_reply_detach; from then on api_stream.c owns it.
  *
  * libevhtp drops a connection without a word when its parser gives up (a
  * request line or header over 8 KiB, garbage, a body over the limit). We
@@ -20,9 +23,11 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -41,6 +46,8 @@
 #define API_BACKLOG		128
 #define API_LINGER_SECS		2		/* after an error reply */
 #define API_LINGER_MAX		(4u * 1024 * 1024)	/* bytes discarded */
+#define API_LABEL_KUBE		"kube"		/* metrics: the read API */
+#define API_PEER_MAX		(INET6_ADDRSTRLEN + 16)
 
 static const struct api_route {
 	const char	*path;		/* also the metrics label */
@@ -86,6 +93,7 @@ struct api_req {
 	size_t			 nargs;
 	int			 parsed;
 	int			 replied;
+	char			 peer[API_PEER_MAX];
 };
 
 static char	api_errbuf[256];
@@ -101,10 +109,14 @@ api_code_text(int code)
 		return "OK";
 	case 400:
 		return "Bad Request";
+	case 401:
+		return "Unauthorized";
 	case 404:
 		return "Not Found";
 	case 405:
 		return "Method Not Allowed";
+	case 410:
+		return "Gone";
 	case 413:
 		return "Payload Too Large";
 	case 414:
@@ -124,6 +136,8 @@ static const char *
 api_code_reason(int code)
 {
 	switch (code) {
+	case 401:
+		return "Unauthorized";
 	case 404:
 		return "NotFound";
 	case 405:
@@ -204,13 +218,22 @@ api_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
 	return -1;
 }
 
-/* How many clients we let in: a share of the descriptors we may open. */
+/*
+ * How many clients we let in: a share of the descriptors we may open,
+ * after raising the soft limit to the hard one (watchers are many).
+ */
 static size_t
 api_max_conns(void)
 {
 	struct rlimit	rl;
 	size_t		n = API_MAX_CONNS;
 
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_debug("api: cannot raise the descriptor limit: %s",
+			    strerror(errno));
+	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
 		if (rl.rlim_cur < 256)
 			return 64;
@@ -232,15 +255,17 @@ api_route_find(const char *path)
 	return NULL;
 }
 
-/* The metrics label of a path: a route's own path, or "other". */
+/* The metrics label of a path: a route's own path, "kube" or "other". */
 static const char *
 api_route_label(const char *path)
 {
 	const struct api_route	*rt;
 
-	if (path == NULL || (rt = api_route_find(path)) == NULL)
+	if (path == NULL)
 		return API_LABEL_OTHER;
-	return rt->path;
+	if ((rt = api_route_find(path)) != NULL)
+		return rt->path;
+	return api_kube_path(path) ? API_LABEL_KUBE : API_LABEL_OTHER;
 }
 
 /* Frees a reject on a later loop turn: never inside its own callback. */
@@ -400,7 +425,7 @@ api_conn_fini_cb(evhtp_connection_t *c, void *arg)
 	struct api		*api = ac->api;
 	struct bufferevent	*bev;
 	const char		*why = NULL, *label = API_LABEL_OTHER;
-	char			 peer[INET6_ADDRSTRLEN + 16];
+	char			 peer[API_PEER_MAX];
 	int			 code;
 
 	TAILQ_REMOVE(&api->conns, ac, entry);
@@ -503,10 +528,10 @@ api_accept_cb(evhtp_connection_t *c, void *arg)
 	struct api	*api = arg;
 	struct api_conn	*ac;
 
-	if (api->nconns >= api->maxconns) {
+	if (api->nconns + api->nstreams >= api->maxconns) {
 		if (!api->full)
 			log_warnx("api: %zu connections open, refusing more "
-			    "until one closes", api->nconns);
+			    "until one closes", api->nconns + api->nstreams);
 		api->full = 1;
 		return EVHTP_RES_ERROR;
 	}
@@ -627,12 +652,35 @@ api_req_query(struct api_req *req, const char *key)
 	return NULL;
 }
 
+/* A request header, looked up without regard to case. */
+const char *
+api_req_get_header(struct api_req *req, const char *name)
+{
+	return evhtp_kv_find(req->r->headers_in, name);
+}
+
+/* The client's address, for logs. */
+const char *
+api_req_peer(struct api_req *req)
+{
+	if (req->peer[0] == '\0')
+		api_peer(req->r->conn, req->peer, sizeof(req->peer));
+	return req->peer;
+}
+
 /* Adds a response header (both strings copied). */
 static void
 api_req_header(struct api_req *req, const char *key, const char *val)
 {
 	evhtp_headers_add_header(req->r->headers_out,
 	    evhtp_header_new(key, val, 1, 1));
+}
+
+/* Adds a response header to the answer to come. */
+void
+api_reply_header(struct api_req *req, const char *key, const char *val)
+{
+	api_req_header(req, key, val);
 }
 
 /* Sends the answer: headers, body (moved out of body), metrics, trace. */
@@ -695,6 +743,98 @@ api_reply_status(struct api_req *req, int code, const char *reason,
 	free(st);
 }
 
+/*
+ * Writes the head of a chunked answer straight to the connection and
+ * takes it from libevhtp, which drops its own state once this request
+ * callback returns; the bufferevent is the caller's.
+ */
+struct bufferevent *
+api_reply_detach(struct api_req *req, int code, const char *ctype)
+{
+	evhtp_connection_t	*c = evhtp_request_get_connection(req->r);
+	struct bufferevent	*bev;
+
+	struct api_conn		*ac;
+
+	if (req->replied || c == NULL || c->bev == NULL ||
+	    c->hooks == NULL || (ac = c->hooks->on_connection_fini_arg) ==
+	    NULL) {
+		if (!req->replied)
+			api_reply_status(req, 500, "InternalError", "cannot "
+			    "stream on this connection");
+		return NULL;
+	}
+	/*
+	 * Taking the bufferevent drops every hook, our fini hook too: forget
+	 * the connection here. libevhtp frees its part when this request
+	 * callback returns.
+	 */
+	TAILQ_REMOVE(&req->api->conns, ac, entry);
+	req->api->nconns--;
+	evtimer_del(&ac->kick);
+	free(ac);
+	bev = evhtp_connection_take_ownership(c);
+	req->replied = 1;
+	bufferevent_set_timeouts(bev, NULL, NULL);
+	evbuffer_add_printf(bufferevent_get_output(bev), "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Cache-Control: no-cache, private\r\n"
+	    "Transfer-Encoding: chunked\r\n"
+	    "Connection: close\r\n\r\n", code, api_code_text(code), ctype);
+	api_metrics_count(req->api, req->label, code);
+	log_trace(LOG_SUB_API, "api: %s: streaming %s", api_req_peer(req),
+	    req->label);
+	return bev;
+}
+
+/* Whether the connection's client is on a loopback address. */
+static int
+api_conn_local(evhtp_connection_t *c)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)c->saddr;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)c->saddr;
+
+	if (c->saddr == NULL)
+		return 0;
+	if (c->saddr->sa_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	if (c->saddr->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+	return 0;
+}
+
+/* Compares without stopping at the first difference. */
+static int
+api_token_equal(const char *a, const char *b)
+{
+	size_t		la = strlen(a), lb = strlen(b), i;
+	unsigned char	d = la != lb;
+
+	for (i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/*
+ * Loopback clients need nothing; others a bearer token. Health paths are
+ * open to all, as probes have no token.
+ */
+static int
+api_req_allowed(struct api_req *req)
+{
+	const char	*auth;
+
+	if (!req->api->remote || api_conn_local(req->r->conn) ||
+	    strcmp(req->path, "/healthz") == 0 ||
+	    strcmp(req->path, "/livez") == 0 ||
+	    strcmp(req->path, "/readyz") == 0)
+		return 1;
+	auth = api_req_get_header(req, "Authorization");
+	return auth != NULL && req->api->token != NULL &&
+	    strncmp(auth, "Bearer ", 7) == 0 &&
+	    api_token_equal(auth + 7, req->api->token);
+}
+
 /* Answers a path we do not serve. */
 static void
 api_reply_not_found(struct api_req *req)
@@ -728,6 +868,7 @@ api_request_cb(evhtp_request_t *r, void *arg)
 	struct api_req		 req;
 	const struct api_route	*rt;
 	const char		*raw;
+	api_handler_cb		 cb;
 
 	memset(&req, 0, sizeof(req));
 	req.api = arg;
@@ -743,11 +884,23 @@ api_request_cb(evhtp_request_t *r, void *arg)
 		api_reply_status(&req, 414, "BadRequest", "request URI too long");
 		goto out;
 	}
-	if ((rt = api_route_find(req.path)) == NULL) {
+	if ((rt = api_route_find(req.path)) != NULL) {
+		req.label = rt->path;
+		cb = rt->cb;
+	} else if (api_kube_path(req.path) && req.api->store != NULL) {
+		req.label = API_LABEL_KUBE;
+		cb = api_kube_serve;
+	} else {
 		api_reply_not_found(&req);
 		goto out;
 	}
-	req.label = rt->path;
+	if (!api_req_allowed(&req)) {
+		log_debug("api: %s: %s without a valid token, answering 401",
+		    api_req_peer(&req), req.label);
+		api_req_header(&req, "WWW-Authenticate", "Bearer");
+		api_reply_status(&req, 401, "Unauthorized", "Unauthorized");
+		goto out;
+	}
 	if (req.method == API_METHOD_OTHER) {
 		api_req_header(&req, "Allow", "GET, HEAD");
 		api_reply_status(&req, 405, "MethodNotAllowed",
@@ -755,9 +908,9 @@ api_request_cb(evhtp_request_t *r, void *arg)
 		    "resource");
 		goto out;
 	}
-	rt->cb(&req);
+	cb(&req);
 	if (!req.replied) {
-		log_warnx("api: %s: handler gave no answer", rt->path);
+		log_warnx("api: %s: handler gave no answer", req.label);
 		api_reply_status(&req, 500, "InternalError", "no answer");
 	}
 out:
@@ -787,6 +940,118 @@ api_bind(struct api *api, const char *addr)
 	return 0;
 }
 
+/* Whether an address we listen on is loopback only. */
+static int
+api_addr_loopback(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	return ss->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+}
+
+/* Reads the bearer token: one line, whitespace around it dropped. */
+static int
+api_token_load(struct api *api, const char *path)
+{
+	char	buf[API_TOKEN_MAX + 2], *p, *e;
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(api_errbuf, sizeof(api_errbuf), "token file %s: %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0 || (size_t)n > API_TOKEN_MAX) {
+		snprintf(api_errbuf, sizeof(api_errbuf), "token file %s: %s",
+		    path, n < 0 ? strerror(errno) : "longer than 4096 bytes");
+		return -1;
+	}
+	buf[n] = '\0';
+	for (p = buf; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';)
+		p++;
+	for (e = p + strlen(p); e > p && (e[-1] == ' ' || e[-1] == '\t' ||
+	    e[-1] == '\n' || e[-1] == '\r');)
+		*--e = '\0';
+	if (*p == '\0' || strpbrk(p, " \t\r\n") != NULL) {
+		snprintf(api_errbuf, sizeof(api_errbuf), "token file %s: %s",
+		    path, *p == '\0' ? "empty" : "not one token");
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
+	}
+	api->token = xstrdup(p);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+/* TLS for the server from the certificate and key files. */
+static int
+api_tls(struct api *api, const struct conf *conf)
+{
+	evhtp_ssl_cfg_t	cfg;
+
+	if (access(conf->api_tls_cert, R_OK) == -1 ||
+	    access(conf->api_tls_key, R_OK) == -1) {
+		snprintf(api_errbuf, sizeof(api_errbuf), "tls: %s: %s",
+		    access(conf->api_tls_cert, R_OK) == -1 ?
+		    conf->api_tls_cert : conf->api_tls_key, strerror(errno));
+		return -1;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.pemfile = conf->api_tls_cert;
+	cfg.privfile = conf->api_tls_key;
+	cfg.ssl_opts = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+	    SSL_OP_NO_TLSv1_1;
+	cfg.scache_type = evhtp_ssl_scache_type_disabled;
+	if (evhtp_ssl_init(api->htp, &cfg) == -1 || api->htp->ssl_ctx == NULL ||
+	    SSL_CTX_check_private_key(api->htp->ssl_ctx) != 1) {
+		snprintf(api_errbuf, sizeof(api_errbuf), "tls: cannot use "
+		    "certificate %s with key %s", conf->api_tls_cert,
+		    conf->api_tls_key);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Beyond loopback the API needs TLS and a token; on loopback TLS is
+ * used when configured. Fills api_errbuf on failure.
+ */
+static int
+api_secure(struct api *api, const struct conf *conf)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	const char		*why;
+	int			 tls;
+
+	if (api_parse_listen(conf->api_listen, &ss, &sslen, &why) == -1)
+		return 0;	/* api_bind says why */
+	api->remote = !api_addr_loopback(&ss);
+	tls = conf->api_tls_cert != NULL && *conf->api_tls_cert != '\0' &&
+	    conf->api_tls_key != NULL && *conf->api_tls_key != '\0';
+	if (api->remote && (!tls || conf->api_token_file == NULL ||
+	    *conf->api_token_file == '\0')) {
+		snprintf(api_errbuf, sizeof(api_errbuf), "listen %s: beyond "
+		    "loopback the local API needs TLS and bearer tokens: set "
+		    "edgesite.tls-cert, edgesite.tls-key and "
+		    "edgesite.token-file", conf->api_listen);
+		return -1;
+	}
+	if (conf->api_token_file != NULL && *conf->api_token_file != '\0' &&
+	    api_token_load(api, conf->api_token_file) == -1)
+		return -1;
+	if (tls && api_tls(api, conf) == -1)
+		return -1;
+	return 0;
+}
+
 /* Creates the server on base and binds conf->api_listen. */
 struct api *
 api_new(struct event_base *base, const struct conf *conf,
@@ -802,6 +1067,7 @@ api_new(struct event_base *base, const struct conf *conf,
 	api->maxconns = api_max_conns();
 	TAILQ_INIT(&api->conns);
 	TAILQ_INIT(&api->rejects);
+	TAILQ_INIT(&api->streams);
 	if ((api->htp = evhtp_new(base, api)) == NULL) {
 		*errstr = "cannot create the HTTP server";
 		free(api);
@@ -813,7 +1079,10 @@ api_new(struct event_base *base, const struct conf *conf,
 	evhtp_set_post_accept_cb(api->htp, api_accept_cb, api);
 	evhtp_set_gencb(api->htp, api_request_cb, api);
 	api->metrics = api_metrics_new(api);
-	if (api_bind(api, conf->api_listen) == -1) {
+	if (store != NULL)
+		api->hub = api_watch_hub_new(api);
+	if (api_secure(api, conf) == -1 ||
+	    api_bind(api, conf->api_listen) == -1) {
 		*errstr = api_errbuf;
 		api_free(api);
 		return NULL;
@@ -853,6 +1122,8 @@ api_free(struct api *api)
 	/* The fini hook unlinks each connection as libevhtp frees it. */
 	while ((ac = TAILQ_FIRST(&api->conns)) != NULL)
 		evhtp_connection_free(ac->c);
+	api_watch_hub_free(api->hub);
+	api_stream_close_all(api);
 	while ((rj = TAILQ_FIRST(&api->rejects)) != NULL) {
 		TAILQ_REMOVE(&api->rejects, rj, entry);
 		evtimer_del(&rj->ev);
@@ -864,6 +1135,7 @@ api_free(struct api *api)
 		evhtp_free(api->htp);
 	}
 	api_metrics_free(api->metrics);
+	xfree_secret(api->token);
 	free(api->listen);
 	free(api);
 }

@@ -61,6 +61,10 @@ struct conf {
 	/* edgesite */
 	char		 *state_dir;
 	char		 *api_listen;		/* host:port */
+	char		 *api_tls_cert;		/* PEM chain, or empty */
+	char		 *api_tls_key;
+	char		 *api_token_file;	/* bearer token, or empty */
+	int64_t		  api_watch_buffer;	/* bytes per watch */
 	char		 *static_pod_dir;
 	int64_t		  log_level;		/* enum log_level */
 	char		 *trace;		/* comma list of subsystems */

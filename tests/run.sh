@@ -12,7 +12,10 @@ jobs=$(nproc)
 deps=(autoconf automake libtool pkg-config make gcc g++ openssl
 	libevent-dev libevhtp-dev libcjson-dev libyaml-dev libmosquitto-dev
 	libleveldb-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
-	libssl-dev python3 python3-pytest python3-plyvel mandoc prometheus curl mosquitto-clients)
+	libssl-dev python3 python3-pytest python3-plyvel mandoc prometheus curl mosquitto-clients
+	# CRI tests: a private containerd, runc, CNI, the images' parts
+	containerd runc containernetworking-plugins iptables iproute2
+	util-linux busybox-static libc6-dev)
 
 step() { printf '\n==== %s (%ds)\n' "$*" "$SECONDS"; }
 
@@ -46,6 +49,10 @@ make -C build/debug -s -j"$jobs" check || {
 
 step "kube-apiserver and etcd for the cluster tests (cached per machine)"
 bash tests/kube/build.sh
+
+step "local pause and busybox images for the CRI tests"
+export EDGESITE_IMAGES="$top/build/images"
+contrib/images/build-images.sh "$EDGESITE_IMAGES"
 
 step "integration tests"
 EDGESITE_TEST_KUBE=1 EDGESITE_BIN="$top/build/debug/edgesite" \

@@ -118,7 +118,6 @@ struct cri_h2 {
 
 	struct bufferevent	*bev;
 	nghttp2_session		*session;
-	int			 in_recv;	/* inside nghttp2_session_mem_recv */
 	int			 got_settings;
 	int			 got_goaway;
 	int			 failed;	/* nghttp2 or a write failed */
@@ -505,10 +504,8 @@ cri_h2_recv(struct cri_h2 *h2)
 	ssize_t			 n;
 
 	while (evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
-		h2->in_recv = 1;
 		n = nghttp2_session_mem_recv(h2->session, v.iov_base,
 		    v.iov_len);
-		h2->in_recv = 0;
 		if (n < 0) {
 			snprintf(h2->why, sizeof(h2->why), "bad data from the "
 			    "runtime: %s", nghttp2_strerror((int)n));

@@ -24,5 +24,13 @@ struct kube	*kube_new(struct event_base *, const struct conf *,
 void		 kube_free(struct kube *);
 /* The node name in use (node-name, hostname-override, or the hostname). */
 const char	*kube_node_name(struct kube *);
+/*
+ * kube_device.c: queues a merge patch of a Device's status through the
+ * outbox; status_json is the status object, rv the resourceVersion it was
+ * computed from (the patch fails if the Device changed since) or NULL.
+ * 0, or -1 when refused.
+ */
+int		 kube_device_status(struct kube *, const char *ns,
+		    const char *name, const char *rv, const char *status_json);
 
 #endif

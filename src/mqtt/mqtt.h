@@ -49,5 +49,7 @@ int		 mqtt_publish(struct mqtt *, const char *topic,
 struct mqtt_sub	*mqtt_subscribe(struct mqtt *, const char *filter,
 		    mqtt_msg_cb, void *arg);
 void		 mqtt_unsubscribe(struct mqtt_sub *);
+/* SIGUSR1: one log line per broker and client with their counts. */
+void		 mqtt_dump(struct mqtt *);
 
 #endif

@@ -5,8 +5,10 @@
  * devices; the configmaps and secrets the pods reference; node status, the
  * Lease and the outbox), and tracks whether the apiserver is reachable,
  * which every part reports after each request. Coming back online kicks
- * the outbox, the node status and the waiting reflectors. The health part
- * "kube" tells /readyz the connection and each reflector's state.
+ * the outbox, the node status, the Lease and the waiting reflectors. This
+ * file owns struct kube (kube_int.h) and the last reason the apiserver was
+ * unreachable. The health part "kube" tells /readyz the connection and
+ * each reflector's state.
  */
 #include "config.h"
 
@@ -28,17 +30,6 @@
 
 #define KUBE_NAME_MAX		253
 #define KUBE_HEALTH_MAX		512
-
-/*
- * The room as this file sees it: struct kube (shared with the other
- * parts through kube_int.h) first, then what only the wiring needs.
- */
-struct kube_room {
-	struct kube		 k;
-	struct kube_refs	*refs;
-	char			*why;		/* why offline */
-	int			 told;		/* the disconnection was logged */
-};
 
 static const struct kube_resource kube_res_pods = {
 	"pods", "/api/v1", "pods", 1
@@ -129,14 +120,13 @@ kube_health_add(char *buf, size_t len, struct kube_reflector *r)
 
 /* Health part "kube": the connection, then each reflector's state. */
 static void
-kube_health(struct kube_room *room)
+kube_health(struct kube *k)
 {
-	struct kube	*k = &room->k;
-	char		 buf[KUBE_HEALTH_MAX];
+	char	buf[KUBE_HEALTH_MAX];
 
 	if (!k->online) {
 		snprintf(buf, sizeof(buf), "disconnected: %s",
-		    room->why != NULL ? room->why : "connecting");
+		    k->why != NULL ? k->why : "connecting");
 		health_set("kube", HEALTH_DEGRADED, buf);
 		return;
 	}
@@ -160,10 +150,9 @@ kube_reflector_changed_cb(struct kube_reflector *r, void *arg)
 
 /* Every reflector that waits after a transport failure retries now. */
 static void
-kube_kick_reflectors(struct kube_room *room)
+kube_kick_reflectors(struct kube *k)
 {
 	struct kube_reflector	*all[6];
-	struct kube		*k = &room->k;
 	size_t			 i;
 
 	all[0] = k->pods;
@@ -175,64 +164,66 @@ kube_kick_reflectors(struct kube_room *room)
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (all[i] != NULL)
 			kube_reflector_kick(all[i]);
-	kube_refs_kick(room->refs);
+	kube_refs_kick(k->refs);
 }
 
-/* Every part reports here; only a change of reachability acts. */
+/*
+ * Every part reports here; only a change of reachability acts: coming
+ * back kicks every part that waits after a failure.
+ */
 void
 kube_set_online(struct kube *k, int online, const char *why)
 {
-	struct kube_room	*room = (struct kube_room *)k;
-
 	if (online) {
 		if (k->online)
 			return;
 		k->online = 1;
-		room->told = 0;
+		k->told = 0;
 		log_info("kube: connected to %s", kube_client_server(k->client));
-		kube_health(room);
+		kube_health(k);
 		if (k->outbox != NULL)
 			kube_outbox_kick(k->outbox);
 		if (k->nodest != NULL)
 			kube_node_kick(k->nodest);
-		kube_kick_reflectors(room);
+		if (k->lease != NULL)
+			kube_lease_kick(k->lease);
+		kube_kick_reflectors(k);
 		return;
 	}
 	if (why == NULL)
 		why = "unreachable";
-	if (k->online || !room->told)
+	if (k->online || !k->told)
 		log_warnx("kube: disconnected from %s: %s, retrying in the "
 		    "background", kube_client_server(k->client), why);
 	k->online = 0;
-	room->told = 1;
-	free(room->why);
-	room->why = xstrdup(why);
-	kube_health(room);
+	k->told = 1;
+	free(k->why);
+	k->why = xstrdup(why);
+	kube_health(k);
 }
 
 /* Creates the reflectors of the room (not started). */
 static void
-kube_reflectors_new(struct kube_room *room)
+kube_reflectors_new(struct kube *k)
 {
-	struct kube	*k = &room->k;
-	char		*sel;
+	char	*sel;
 
 	xasprintf(&sel, "spec.nodeName=%s", k->node_name);
 	k->pods = kube_reflector_new(k, &kube_res_pods, NULL, sel, 0,
-	    kube_reflector_changed_cb, room);
+	    kube_reflector_changed_cb, k);
 	free(sel);
 	xasprintf(&sel, "metadata.name=%s", k->node_name);
 	k->node = kube_reflector_new(k, &kube_res_nodes, NULL, sel, 0,
-	    kube_reflector_changed_cb, room);
+	    kube_reflector_changed_cb, k);
 	free(sel);
 	k->services = kube_reflector_new(k, &kube_res_services, NULL, NULL, 0,
-	    kube_reflector_changed_cb, room);
+	    kube_reflector_changed_cb, k);
 	k->endpoints = kube_reflector_new(k, &kube_res_endpointslices, NULL,
-	    NULL, KUBE_REFLECTOR_OPTIONAL, kube_reflector_changed_cb, room);
+	    NULL, KUBE_REFLECTOR_OPTIONAL, kube_reflector_changed_cb, k);
 	k->devices = kube_reflector_new(k, &kube_res_devices, NULL, NULL,
-	    KUBE_REFLECTOR_OPTIONAL, kube_reflector_changed_cb, room);
+	    KUBE_REFLECTOR_OPTIONAL, kube_reflector_changed_cb, k);
 	k->devicemodels = kube_reflector_new(k, &kube_res_devicemodels, NULL,
-	    NULL, KUBE_REFLECTOR_OPTIONAL, kube_reflector_changed_cb, room);
+	    NULL, KUBE_REFLECTOR_OPTIONAL, kube_reflector_changed_cb, k);
 }
 
 /* Standalone (NULL, *errstr NULL) unless a master or kubeconfig is set. */
@@ -240,9 +231,8 @@ struct kube *
 kube_new(struct event_base *base, const struct conf *conf,
     struct store *store, const char **errstr)
 {
-	struct kube_room	*room;
-	struct kube		*k;
-	const char		*kubeconfig = conf->kube_kubeconfig;
+	struct kube	*k;
+	const char	*kubeconfig = conf->kube_kubeconfig;
 
 	*errstr = NULL;
 	if (kubeconfig != NULL && *kubeconfig == '\0')
@@ -250,8 +240,7 @@ kube_new(struct event_base *base, const struct conf *conf,
 	if (kubeconfig == NULL && (conf->kube_master == NULL ||
 	    conf->kube_master[0] == NULL))
 		return NULL;
-	room = xcalloc(1, sizeof(*room));
-	k = &room->k;
+	k = xcalloc(1, sizeof(*k));
 	k->base = base;
 	k->conf = conf;
 	k->store = store;
@@ -265,8 +254,8 @@ kube_new(struct event_base *base, const struct conf *conf,
 		goto fail;
 	log_info("kube: node %s, apiserver %s", k->node_name,
 	    kube_client_server(k->client));
-	kube_health(room);
-	kube_reflectors_new(room);
+	kube_health(k);
+	kube_reflectors_new(k);
 	k->nodest = kube_node_new(k);
 	k->lease = kube_lease_new(k);
 	k->outbox = kube_outbox_new(k);
@@ -276,7 +265,7 @@ kube_new(struct event_base *base, const struct conf *conf,
 	kube_reflector_start(k->endpoints);
 	kube_reflector_start(k->devices);
 	kube_reflector_start(k->devicemodels);
-	room->refs = kube_refs_new(k);
+	k->refs = kube_refs_new(k);
 	return k;
 
 fail:
@@ -288,11 +277,9 @@ fail:
 void
 kube_free(struct kube *k)
 {
-	struct kube_room	*room = (struct kube_room *)k;
-
 	if (k == NULL)
 		return;
-	kube_refs_free(room->refs);
+	kube_refs_free(k->refs);
 	kube_reflector_free(k->pods);
 	kube_reflector_free(k->node);
 	kube_reflector_free(k->services);
@@ -309,8 +296,8 @@ kube_free(struct kube *k)
 		kube_client_free(k->client);
 	kube_auth_clear(&k->auth);
 	free(k->node_name);
-	free(room->why);
-	free(room);
+	free(k->why);
+	free(k);
 }
 
 /* The name every part uses for this node. */

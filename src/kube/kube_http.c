@@ -72,6 +72,7 @@ struct kube_server {
 	char		 port[8];
 	int		 tls;
 	int		 literal;	/* host is an IP address */
+	char		*told;		/* connect failure last logged, or NULL */
 };
 
 enum kube_req_state {
@@ -277,6 +278,7 @@ kube_server_clear(struct kube_server *srv)
 	free(srv->host);
 	free(srv->hostport);
 	free(srv->prefix);
+	free(srv->told);
 }
 
 /* Formats an error into the static buffer for kube_client_new. */
@@ -536,6 +538,24 @@ kube_conn_rotate(struct kube_conn *conn)
 		kube_client_failover(c);
 }
 
+/*
+ * Logs a failure to connect to conn's server once: again only when the
+ * reason changes or after the server was reached.
+ */
+static void
+kube_conn_tell(struct kube_conn *conn, const char *msg)
+{
+	struct kube_server	*srv = &conn->client->servers[conn->server];
+
+	if (srv->told != NULL && strcmp(srv->told, msg) == 0) {
+		log_debug("%s: %s", conn->name, msg);
+		return;
+	}
+	log_warnx("kube %s: %s", srv->url, msg);
+	free(srv->told);
+	srv->told = xstrdup(msg);
+}
+
 /* Fails conn's request with err, logs why once, and closes conn. */
 static void
 kube_conn_fail(struct kube_conn *conn, int err, const char *what)
@@ -547,8 +567,7 @@ kube_conn_fail(struct kube_conn *conn, int err, const char *what)
 	else
 		snprintf(msg, sizeof(msg), "%s", conn->why);
 	if (err == KUBE_HTTP_ECONNECT)
-		log_warnx("kube %s: %s",
-		    conn->client->servers[conn->server].url, msg);
+		kube_conn_tell(conn, msg);
 	else
 		log_debug("%s: %s", conn->name, msg);
 	kube_conn_finish(conn, err, msg);
@@ -876,6 +895,11 @@ kube_conn_send(struct kube_conn *conn)
 static void
 kube_conn_ready(struct kube_conn *conn, const char *why)
 {
+	struct kube_server	*srv = &conn->client->servers[conn->server];
+
+	/* The next failure to connect is news again. */
+	free(srv->told);
+	srv->told = NULL;
 	if (conn->req == NULL) {
 		kube_conn_enter(conn, KUBE_CONN_IDLE, why);
 		kube_http_timer(conn->timer, KUBE_HTTP_POOL_MS);

@@ -44,7 +44,11 @@ struct kube_resp {
  */
 typedef void (*kube_resp_cb)(struct kube_req *, const struct kube_resp *,
     void *arg);
-/* A stream line (without the newline); the buffer is valid for the call. */
+/*
+ * A stream line (without the newline); the buffer is valid for the call.
+ * line NULL: a line longer than KUBE_HTTP_MAX_LINE, of len bytes, was
+ * dropped unread and the stream goes on.
+ */
 typedef void (*kube_line_cb)(struct kube_req *, const char *line, size_t len,
     void *arg);
 

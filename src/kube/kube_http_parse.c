@@ -4,7 +4,9 @@
  * time (each line measured before it is copied), then the body is framed
  * by Content-Length, chunks or the end of the connection, inflated when
  * gzip, and routed either to the caller's body buffer (capped) or, for a
- * 200 stream, cut into lines (each capped before it grows). Decoded bytes
+ * 200 stream, cut into lines (each capped before it grows; a longer line
+ * is dropped up to its newline and told, so one oversized event does not
+ * end the stream). Decoded bytes
  * pass through a fixed buffer, so a compressed bomb costs no more memory
  * than the cap allows.
  */
@@ -68,6 +70,8 @@ kube_parse_start(struct kube_parse *p, int head, struct evbuffer *body,
 	p->chunked = p->has_length = p->gzip = p->zend = 0;
 	p->remaining = 0;
 	p->linelen = 0;
+	p->skipping = 0;
+	p->skipped = 0;
 }
 
 void
@@ -101,13 +105,21 @@ kube_parse_sink_body(struct kube_parse *p, const char *d, size_t n)
 	return KUBE_PARSE_MORE;
 }
 
-/* Hands the accumulated line to the callback; STOP when it says so. */
+/* Hands the line (or the news of a dropped one) to the callback. */
 static int
 kube_parse_deliver(struct kube_parse *p)
 {
 	size_t	len = p->linelen;
 
 	p->linelen = 0;
+	if (p->skipping) {
+		p->skipping = 0;
+		len = p->skipped;
+		p->skipped = 0;
+		if (p->line_cb(NULL, len, p->arg) == -1)
+			return KUBE_PARSE_STOP;
+		return KUBE_PARSE_MORE;
+	}
 	if (len > 0 && p->line[len - 1] == '\r')
 		len--;
 	if (len == 0)
@@ -135,6 +147,19 @@ kube_parse_line_grow(struct kube_parse *p, size_t need)
 	p->linecap = cap;
 }
 
+/* Starts dropping the line in progress: it is longer than the cap. */
+static void
+kube_parse_skip(struct kube_parse *p)
+{
+	p->skipping = 1;
+	p->skipped = p->linelen;
+	p->linelen = 0;
+	/* The buffer grew to the cap: give it back. */
+	free(p->line);
+	p->line = NULL;
+	p->linecap = 0;
+}
+
 /* Splits decoded stream bytes into lines, each checked before it grows. */
 static int
 kube_parse_sink_lines(struct kube_parse *p, const char *d, size_t n)
@@ -146,12 +171,15 @@ kube_parse_sink_lines(struct kube_parse *p, const char *d, size_t n)
 	while (n > 0) {
 		nl = memchr(d, '\n', n);
 		take = nl != NULL ? (size_t)(nl - d) : n;
-		if (p->linelen + take > p->max_line)
-			return kube_parse_fail(p, "stream line longer than %zu "
-			    "bytes", p->max_line);
-		kube_parse_line_grow(p, p->linelen + take + 1);
-		memcpy(p->line + p->linelen, d, take);
-		p->linelen += take;
+		if (!p->skipping && p->linelen + take > p->max_line)
+			kube_parse_skip(p);
+		if (p->skipping)
+			p->skipped += take;
+		else {
+			kube_parse_line_grow(p, p->linelen + take + 1);
+			memcpy(p->line + p->linelen, d, take);
+			p->linelen += take;
+		}
 		if (nl == NULL)
 			break;
 		d += take + 1;
@@ -472,7 +500,7 @@ kube_parse_end(struct kube_parse *p)
 
 	if (p->gzip && !p->zend)
 		return kube_parse_fail(p, "truncated gzip body");
-	if (kube_parse_lines(p) && p->linelen > 0 &&
+	if (kube_parse_lines(p) && (p->linelen > 0 || p->skipping) &&
 	    (rv = kube_parse_deliver(p)) != KUBE_PARSE_MORE)
 		return rv;
 	return KUBE_PARSE_DONE;

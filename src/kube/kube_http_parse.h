@@ -28,8 +28,10 @@ struct z_stream_s;
 #define KUBE_PARSE_STOP		(-2)	/* the line callback said stop */
 
 /*
- * A stream line, NUL-terminated, without its newline (never empty).
- * Returns 0 to go on, -1 to stop: the parser then returns at once.
+ * A stream line, NUL-terminated, without its newline (never empty). A
+ * line longer than max_line is dropped up to its newline without being
+ * kept, and told with line NULL and len its length. Returns 0 to go on,
+ * -1 to stop: the parser then returns at once.
  */
 typedef int (*kube_parse_line_cb)(const char *line, size_t len, void *arg);
 
@@ -71,6 +73,8 @@ struct kube_parse {
 	size_t			 linelen;
 	size_t			 linecap;
 	size_t			 max_line;
+	int			 skipping;	/* dropping an oversized line */
+	size_t			 skipped;	/* its length so far */
 	char			 hline[KUBE_PARSE_MAX_HEADER_LINE + 1];
 };
 

@@ -18,6 +18,7 @@ struct kube_reflector;
 struct kube_node;
 struct kube_lease;
 struct kube_outbox;
+struct kube_refs;
 
 /* What a reflector watches. */
 struct kube_resource {
@@ -35,6 +36,8 @@ struct kube {
 	struct kube_client	*client;
 	char			*node_name;
 	int			 online;	/* last request reached the apiserver */
+	char			*why;		/* why offline, or NULL */
+	int			 told;		/* the disconnection was logged */
 	struct kube_reflector	*pods;
 	struct kube_reflector	*node;
 	struct kube_reflector	*services;
@@ -44,6 +47,7 @@ struct kube {
 	struct kube_node	*nodest;
 	struct kube_lease	*lease;
 	struct kube_outbox	*outbox;
+	struct kube_refs	*refs;
 };
 
 /* kube.c: reachability, reported by every part after each request. */
@@ -63,6 +67,8 @@ void	 kube_node_set_runtime_version(struct kube_node *, const char *);
 /* kube_lease.c: the node's Lease in kube-node-lease, renewed every 10 s. */
 struct kube_lease *kube_lease_new(struct kube *);
 void	 kube_lease_free(struct kube_lease *);
+/* Back online: a renewal waiting after a failure goes now. */
+void	 kube_lease_kick(struct kube_lease *);
 
 /*
  * kube_outbox.c: durable upstream writes, one per target (x/<target> in

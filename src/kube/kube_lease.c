@@ -59,6 +59,7 @@ struct kube_lease {
 	const struct kube_resp	*resp;		/* during a completion only */
 	struct backoff		 bo;
 	int			 failed;	/* the last request failed */
+	int			 unreachable;	/* ... without an HTTP answer */
 	cJSON			*cur;		/* Lease last read or written */
 };
 
@@ -102,7 +103,7 @@ kube_lease_done_cb(struct kube_req *req, const struct kube_resp *resp,
 {
 	struct kube_lease	*l = arg;
 	enum kube_lease_event	 ev;
-	char			 why[64];
+	char			 why[256];
 
 	l->req = NULL;
 	if (resp->status >= 200 && resp->status < 300)
@@ -317,9 +318,11 @@ kube_lease_failed(struct kube_lease *l, const char *what)
 	uint64_t	delay;
 	char		esc[256];
 
+	/* Retry-After is obeyed up to the renewal period. */
 	delay = backoff_next(&l->bo);
 	if (l->resp->retry_after_ms > delay)
-		delay = l->resp->retry_after_ms;
+		delay = l->resp->retry_after_ms < KUBE_LEASE_RENEW_MS ?
+		    l->resp->retry_after_ms : KUBE_LEASE_RENEW_MS;
 	if (!l->failed) {
 		if (l->resp->status > 0)
 			log_warnx("lease %s: %s: HTTP %d %s, retrying",
@@ -332,6 +335,7 @@ kube_lease_failed(struct kube_lease *l, const char *what)
 			    l->resp->errstr : "transport error");
 	}
 	l->failed = 1;
+	l->unreachable = l->resp->status < 0;
 	kube_lease_wait(l, delay, what);
 }
 
@@ -391,6 +395,21 @@ kube_lease_fsm(struct kube_lease *l, enum kube_lease_event ev)
 			kube_lease_failed(l, "renew");
 		break;
 	}
+}
+
+/*
+ * Back online: a retry waiting after a transport failure goes now; one
+ * waiting after an HTTP error keeps its back-off and Retry-After.
+ */
+void
+kube_lease_kick(struct kube_lease *l)
+{
+	if (l == NULL || l->state != KUBE_LEASE_WAITING || !l->failed ||
+	    !l->unreachable)
+		return;
+	evtimer_del(l->timer);
+	backoff_reset(&l->bo);
+	kube_lease_due(l);
 }
 
 struct kube_lease *

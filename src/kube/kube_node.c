@@ -158,7 +158,8 @@ static void	kube_node_fsm(struct kube_node *, enum kube_node_event);
 /*
  * Moves to a new state, logging the transition: at info, except the
  * routine round of a heartbeat (registered -> patching -> registered),
- * which is traced.
+ * which is traced, and the retries of a run of failures (already warned
+ * of once), at debug.
  */
 static void
 kube_node_enter_state(struct kube_node *n, enum kube_node_state state,
@@ -172,6 +173,10 @@ kube_node_enter_state(struct kube_node *n, enum kube_node_state state,
 	if (n->state != state && routine)
 		log_trace(LOG_SUB_KUBE, "node %s: %s -> %s (%s)",
 		    n->k->node_name, kube_node_state_names[n->state],
+		    kube_node_state_names[state], why);
+	else if (n->state != state && n->failed)
+		log_debug("node %s: %s -> %s (%s)", n->k->node_name,
+		    kube_node_state_names[n->state],
 		    kube_node_state_names[state], why);
 	else if (n->state != state)
 		log_info("node %s: %s -> %s (%s)", n->k->node_name,
@@ -205,7 +210,7 @@ kube_node_done_cb(struct kube_req *req, const struct kube_resp *resp,
 {
 	struct kube_node	*n = arg;
 	enum kube_node_event	 ev;
-	char			 why[64];
+	char			 why[256];
 
 	n->req = NULL;
 	if (resp->status >= 200 && resp->status < 300)
@@ -253,9 +258,11 @@ kube_node_retry(struct kube_node *n, enum kube_node_state state,
 {
 	uint64_t	delay;
 
+	/* Retry-After is obeyed up to the back-off's cap. */
 	delay = backoff_next(&n->bo);
 	if (n->resp != NULL && n->resp->retry_after_ms > delay)
-		delay = n->resp->retry_after_ms;
+		delay = n->resp->retry_after_ms < n->bo.cap_ms ?
+		    n->resp->retry_after_ms : n->bo.cap_ms;
 	/* Warn once per run of failures; kube.c tells of the disconnection. */
 	if (n->resp != NULL && !n->failed)
 		kube_node_log_failure(n, what, n->resp, delay);

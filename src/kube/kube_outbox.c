@@ -209,7 +209,7 @@ kube_outbox_entry_done_cb(struct kube_req *req, const struct kube_resp *resp,
 	struct kube			*k = e->ob->k;
 	enum kube_outbox_event		 ev;
 	int				 s = resp->status;
-	char				 why[64];
+	char				 why[256];
 
 	e->req = NULL;
 	e->ob->inflight--;
@@ -341,9 +341,11 @@ kube_outbox_entry_backoff(struct kube_outbox_entry *e)
 	uint64_t	delay;
 	char		esc[128];
 
+	/* Retry-After is obeyed up to the back-off's cap. */
 	delay = backoff_next(&e->bo);
 	if (e->resp->retry_after_ms > delay)
-		delay = e->resp->retry_after_ms;
+		delay = e->resp->retry_after_ms < KUBE_OUTBOX_RETRY_MAX_MS ?
+		    e->resp->retry_after_ms : KUBE_OUTBOX_RETRY_MAX_MS;
 	log_warnx("outbox %s: %s %s: HTTP %d %s, retrying in %llu ms",
 	    e->target, e->method, e->path, e->resp->status,
 	    log_escape(e->resp->body, e->resp->len, esc, sizeof(esc)),

@@ -101,6 +101,7 @@ struct kube_reflector {
 	int				 told;		/* denial/absence logged */
 	unsigned int			 denials;	/* in a row */
 	uint64_t			 retry_after_ms;
+	int				 unreachable;	/* last failure: no answer */
 	char				 why[256];
 
 	/* The list in progress. */
@@ -333,6 +334,7 @@ kube_reflector_status(struct kube_reflector *r, const struct kube_resp *resp,
 	char	label[64];
 
 	r->retry_after_ms = resp->retry_after_ms;
+	r->unreachable = resp->status < 0;
 	if (resp->status < 0) {
 		kube_reflector_why(r, "%s: %s", what, resp->errstr != NULL ?
 		    resp->errstr : kube_reflector_errname(resp->status));
@@ -793,7 +795,10 @@ kube_reflector_watch_event(struct kube_reflector *r, const char *line,
 	cJSON_Delete(root);
 }
 
-/* A watch line; the first one also proves the apiserver is there. */
+/*
+ * A watch line; the first one also proves the apiserver is there. An
+ * oversized one (line NULL) was dropped by the client: told and skipped.
+ */
 static void
 kube_reflector_line_cb(struct kube_req *req, const char *line, size_t len,
     void *arg)
@@ -808,7 +813,11 @@ kube_reflector_line_cb(struct kube_req *req, const char *line, size_t len,
 		r->denials = 0;
 		kube_set_online(r->k, 1, NULL);
 	}
-	kube_reflector_watch_event(r, line, len);
+	if (line == NULL)
+		log_warnx("%s: watch: skipping an event of %zu bytes: larger "
+		    "than %u bytes", r->name, len, KUBE_HTTP_MAX_LINE);
+	else
+		kube_reflector_watch_event(r, line, len);
 }
 
 /* End of a watch: again at once, or what the ERROR line or status says. */
@@ -911,8 +920,12 @@ kube_reflector_delay(struct kube_reflector *r)
 	case KUBE_REFLECTOR_WAIT_FAILED:
 		break;
 	}
+	/* Retry-After is obeyed, but retries are never over 30 s apart. */
 	d = backoff_next(&r->backoff);
-	return d > r->retry_after_ms ? d : r->retry_after_ms;
+	if (r->retry_after_ms > d)
+		d = r->retry_after_ms < KUBE_REFLECTOR_CAP_MS ?
+		    r->retry_after_ms : KUBE_REFLECTOR_CAP_MS;
+	return d;
 }
 
 /*
@@ -944,6 +957,10 @@ kube_reflector_enter(struct kube_reflector *r, enum kube_reflector_state st)
 		    kube_reflector_state_names[old],
 		    kube_reflector_state_names[st], r->why);
 	r->state = st;
+	if (st == KUBE_REFLECTOR_LISTING || st == KUBE_REFLECTOR_WATCHING) {
+		r->retry_after_ms = 0;
+		r->unreachable = 0;
+	}
 	switch (st) {
 	case KUBE_REFLECTOR_LISTING:
 		kube_reflector_list_start(r);
@@ -1051,9 +1068,10 @@ kube_reflector_fsm(struct kube_reflector *r, enum kube_reflector_event ev)
 		}
 		break;
 	case KUBE_REFLECTOR_BACKOFF:
+		/* A kick ends only a wait for an unreachable apiserver. */
 		if (ev == KUBE_REFLECTOR_EV_TIMER || (ev ==
 		    KUBE_REFLECTOR_EV_KICK && r->wait ==
-		    KUBE_REFLECTOR_WAIT_FAILED))
+		    KUBE_REFLECTOR_WAIT_FAILED && r->unreachable))
 			kube_reflector_enter(r, next);
 		break;
 	}

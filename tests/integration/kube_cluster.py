@@ -295,6 +295,38 @@ class KubeCluster:
         if self.apiserver is not None:
             self.apiserver.stop()
 
+    def start_extra_apiserver(self, timeout=120):
+        """Starts one more kube-apiserver on the same etcd, with the same
+        flags and certificates as the main one (its serving certificate
+        names 127.0.0.1, so any port does), on a port of its own, and
+        returns its URL; the main apiserver is untouched. For failover
+        tests: stop it with stop_extra_apiserver(url), and always do (its
+        log goes to kube-apiserver.log too)."""
+        # start_apiserver() on another port builds the very same command.
+        saved = (self.port, self.url, self.apiserver)
+        self.port = _free_port()
+        self.url = "https://127.0.0.1:%d" % self.port
+        self.apiserver = None
+        url, ok = self.url, False
+        try:
+            self.start_apiserver(timeout)
+            ok = True
+        finally:
+            proc = self.apiserver
+            self.port, self.url, self.apiserver = saved
+            if not ok and proc is not None:
+                proc.stop()
+        self.__dict__.setdefault("_extra_apiservers", {})[url] = proc
+        # If the test dies before stopping it, stop it at exit anyway.
+        atexit.register(proc.stop)
+        return url
+
+    def stop_extra_apiserver(self, url):
+        """Stops an apiserver start_extra_apiserver() started."""
+        proc = self.__dict__.get("_extra_apiservers", {}).pop(url, None)
+        if proc is not None:
+            proc.stop()
+
     def stop(self):
         """Stops the apiserver, then etcd; safe to call twice."""
         self.stop_apiserver()

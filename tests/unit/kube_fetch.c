@@ -2,7 +2,7 @@
  * kube_fetch: one apiserver request through the kube client, for the
  * integration tests. Prints "status N" (and "retry_after_ms N" when the
  * server asked for a pause) then the body, or for a stream (-w) each line
- * as it arrives. Exit 0 on transport success, 1 on a transport error
+ * as it arrives ("skipped N" for one over the line limit). Exit 0 on transport success, 1 on a transport error
  * (printed as "error NAME: text" on stderr), 2 on bad usage.
  */
 #include "config.h"
@@ -113,7 +113,7 @@ kube_fetch_done_cb(struct kube_req *req, const struct kube_resp *resp,
 	kf->done = 1;
 }
 
-/* A stream line: print it; cancel after -n lines. */
+/* A stream line: print it (or its size when dropped); cancel after -n. */
 static void
 kube_fetch_line_cb(struct kube_req *req, const char *line, size_t len,
     void *arg)
@@ -124,7 +124,10 @@ kube_fetch_line_cb(struct kube_req *req, const char *line, size_t len,
 		printf("status 200\n");
 		kf->printed = 1;
 	}
-	printf("%.*s\n", (int)len, line);
+	if (line == NULL)
+		printf("skipped %zu\n", len);
+	else
+		printf("%.*s\n", (int)len, line);
 	fflush(stdout);
 	if (kf->max_lines > 0 && ++kf->lines >= kf->max_lines) {
 		/* Cancelling from inside the line callback is allowed. */

@@ -1,0 +1,137 @@
+"""Failover between two kube-apiservers on the same etcd: edgesite is given
+both URLs in controller.kube.master (and the node's kubeconfig for its
+credentials), joins through the first, and when that one stops carries on
+with the second: the watches resume there without a relist, pods created
+meanwhile land in the store, and the node's status and Lease keep being
+renewed. Runs only with EDGESITE_TEST_KUBE=1."""
+import calendar
+import json
+import os
+import re
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kube_cluster import kube_cluster  # noqa: E402,F401
+
+pytestmark = [
+    pytest.mark.kube,
+    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
+                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
+]
+
+NODE = "failover-node"
+
+
+def rfc3339(s):
+    """Seconds since the epoch of "2026-11-26T23:03:20[.123456]Z"."""
+    base, _, frac = s.rstrip("Z").partition(".")
+    t = calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
+    return t + (float("0." + frac) if frac else 0.0)
+
+
+def wait_for(what, fn, timeout=30, es=None):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError("%s: not within %ds (last %r)\n%s" % (
+        what, timeout, last, es.log()[-6000:] if es else ""))
+
+
+def pod(name):
+    return json.dumps({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"nodeName": NODE, "automountServiceAccountToken": False,
+                 "containers": [{"name": "c", "image": "busybox"}]}})
+
+
+def store_pods(es):
+    status, _, body = es.get("/debug/store?prefix=o/pods/")
+    assert status == 200, body
+    return {i["key"].rsplit("/", 1)[1] for i in json.loads(body)["items"]}
+
+
+def heartbeat(cluster):
+    status, body = cluster.request("/api/v1/nodes/" + NODE)
+    if status != 200:
+        return 0
+    for c in json.loads(body)["status"].get("conditions", []):
+        if c["type"] == "Ready" and c["status"] == "True":
+            return rfc3339(c["lastHeartbeatTime"])
+    return 0
+
+
+def renewed(cluster):
+    status, body = cluster.request("/apis/coordination.k8s.io/v1/namespaces/"
+                                   "kube-node-lease/leases/" + NODE)
+    if status != 200:
+        return 0
+    return rfc3339(json.loads(body)["spec"]["renewTime"])
+
+
+@pytest.fixture
+def second(kube_cluster):
+    """A second apiserver on the cluster's etcd; stopped at the end."""
+    url = kube_cluster.start_extra_apiserver()
+    try:
+        yield url
+    finally:
+        kube_cluster.stop_extra_apiserver(url)
+        kube_cluster.kubectl("delete", "pod", NODE + "-a", NODE + "-b",
+                             "--grace-period=0", "--force", "--wait=false",
+                             "--ignore-not-found")
+        kube_cluster.request("/api/v1/nodes/" + NODE, method="DELETE")
+
+
+def test_failover_to_the_other_apiserver(kube_cluster, second,
+                                         edgesite_factory):
+    first = second  # edgesite starts on the extra one, which then stops
+    es = edgesite_factory(
+        "controller:\n"
+        "  kube:\n"
+        "    master: \"%s, %s\"\n"
+        "    kubeconfig: %s\n"
+        "    node-name: %s\n"
+        "edged:\n"
+        "  node-status-update-frequency: 2s\n" % (
+            first, kube_cluster.url, kube_cluster.node_kubeconfig(NODE),
+            NODE))
+    es.start()
+    es.wait_log(r"kube: node %s, apiserver %s" % (NODE, re.escape(first)))
+    es.wait_log(r"pods: listing -> watching", timeout=30)
+    a, b = NODE + "-a", NODE + "-b"
+    kube_cluster.kubectl("create", "-f", "-", input=pod(a))
+    wait_for("a in the store", lambda: store_pods(es) == {a}, es=es)
+    wait_for("node Ready", lambda: heartbeat(kube_cluster), es=es)
+    wait_for("lease", lambda: renewed(kube_cluster), es=es)
+
+    mark = len(es.log())
+    kube_cluster.stop_extra_apiserver(first)
+    stopped = time.time()
+    es.wait_log(r"kube: failover from %s to %s" % (
+        re.escape(first), re.escape(kube_cluster.url)), start=mark,
+        timeout=30)
+    kube_cluster.kubectl("create", "-f", "-", input=pod(b))
+    wait_for("a and b in the store", lambda: store_pods(es) == {a, b},
+             es=es)
+    # The watch resumed on the second apiserver from its resourceVersion.
+    after = es.log()[mark:]
+    assert not re.search(r"pods: \w+ -> listing", after), after
+    # Status and Lease go on, through the second one.
+    wait_for("a heartbeat after the failover",
+             lambda: heartbeat(kube_cluster) >= int(stopped) + 1, es=es)
+    wait_for("a renewal after the failover",
+             lambda: renewed(kube_cluster) > stopped, timeout=25, es=es)
+    es.wait_log(r"kube: connected to %s" % re.escape(kube_cluster.url),
+                start=mark)
+    status, _, body = es.get("/readyz?verbose")
+    assert status == 200 and b"[+]kube ok\n" in body, body
+    assert es.proc.poll() is None
+    assert es.stop() == 0, es.log()[-4000:]

@@ -27,8 +27,9 @@
 #include "cri/cri.h"
 #include "kube/kube.h"
 #include "kube/kube_int.h"
-#include "mqtt/mqtt_broker.h"
+#include "mqtt/mqtt.h"
 #include "store/store.h"
+#include "twin/twin.h"
 
 struct edgesite {
 	struct event_base	*base;
@@ -39,7 +40,8 @@ struct edgesite {
 	struct api		*api;
 	struct kube		*kube;		/* NULL when standalone */
 	struct cri		*cri;		/* the container runtime */
-	struct mqtt_broker	*broker;	/* NULL in mqtt.mode 2 */
+	struct mqtt		*mqtt;		/* the event bus */
+	struct twin		*twin;		/* the device twin */
 	struct event		*ev_sig[4];
 	time_t			 started;
 	int			 done;
@@ -185,8 +187,7 @@ edgesite_dump_health_cb(const char *name, enum health_state st,
 static void
 edgesite_dump(struct edgesite *es)
 {
-	struct mqtt_broker_stats	ms;
-	struct store_stats		st;
+	struct store_stats	st;
 
 	store_get_stats(es->store, &st);
 	log_info("state: edgesite %s, up %lld s, config %s", version_string(),
@@ -200,14 +201,7 @@ edgesite_dump(struct edgesite *es)
 	    (unsigned long long)st.errors, (unsigned long long)st.damaged,
 	    (unsigned long long)st.disk_bytes);
 	log_info("state: local api on %s", es->conf->api_listen);
-	if (es->broker != NULL) {
-		mqtt_broker_get_stats(es->broker, &ms);
-		log_info("state: mqtt broker on %s: %llu clients, %llu "
-		    "subscriptions, %llu retained, %llu in, %llu out, "
-		    "%llu dropped",
-		    es->conf->mqtt_internal_server, ms.clients, ms.subscriptions,
-		    ms.retained, ms.msgs_in, ms.msgs_out, ms.dropped);
-	}
+	mqtt_dump(es->mqtt);
 	health_foreach(edgesite_dump_health_cb, NULL);
 }
 
@@ -220,7 +214,7 @@ edgesite_stop(struct edgesite *es, const char *why)
 	log_info("%s: stopping", why);
 	notify_send("STOPPING=1");
 	api_close_listeners(es->api);
-	mqtt_broker_close_listeners(es->broker);
+	mqtt_close_listeners(es->mqtt);
 	es->done = 1;
 	event_base_loopbreak(es->base);
 }
@@ -289,18 +283,19 @@ edgesite_start(struct edgesite *es)
 	    &errstr)) == NULL)
 		fatalx("local api: %s", errstr);
 	health_set("api", HEALTH_OK, es->conf->api_listen);
-	if (es->conf->mqtt_mode != CONF_MQTT_EXTERNAL) {
-		if ((es->broker = mqtt_broker_new(es->base, es->conf,
-		    es->store, &errstr)) == NULL)
-			fatalx("mqtt broker: %s", errstr);
-		health_set("mqtt", HEALTH_OK, es->conf->mqtt_internal_server);
-	}
+	if ((es->mqtt = mqtt_new(es->base, es->conf, es->store,
+	    &errstr)) == NULL)
+		fatalx("mqtt: %s", errstr);
 	if ((es->cri = cri_new(es->base, es->conf, &errstr)) == NULL)
 		fatalx("cri: %s", errstr);
 	cri_watch(es->cri, edgesite_cri_cb, es);
 	es->kube = kube_new(es->base, es->conf, es->store, &errstr);
 	if (es->kube == NULL && errstr != NULL)
 		fatalx("kube: %s", errstr);
+	if ((es->twin = twin_new(es->base, es->conf, es->store, es->mqtt,
+	    es->kube, es->kube != NULL ? kube_node_name(es->kube) : NULL,
+	    &errstr)) == NULL)
+		fatalx("twin: %s", errstr);
 	log_info("edgesite %s started: state %s, local api on %s, %s",
 	    version_string(), es->conf->state_dir, es->conf->api_listen,
 	    es->kube != NULL ? "cluster mode" : "standalone");
@@ -311,9 +306,10 @@ edgesite_finish(struct edgesite *es)
 {
 	size_t	i;
 
+	twin_free(es->twin);
 	kube_free(es->kube);
 	cri_free(es->cri);
-	mqtt_broker_free(es->broker);
+	mqtt_free(es->mqtt);
 	api_free(es->api);
 	store_close(es->store);
 	for (i = 0; i < sizeof(es->ev_sig) / sizeof(es->ev_sig[0]); i++)

@@ -12,7 +12,7 @@ jobs=$(nproc)
 deps=(autoconf automake libtool pkg-config make gcc g++ openssl
 	libevent-dev libevhtp-dev libcjson-dev libyaml-dev libmosquitto-dev
 	libleveldb-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
-	libssl-dev python3 python3-pytest python3-plyvel mandoc prometheus curl mosquitto-clients
+	libssl-dev python3 python3-pytest python3-plyvel mandoc prometheus curl mosquitto mosquitto-clients
 	# CRI tests: a private containerd, runc, CNI, the images' parts
 	containerd runc containernetworking-plugins iptables iproute2
 	util-linux busybox-static libc6-dev)

@@ -12,6 +12,7 @@ import queue
 import re
 import resource
 import selectors
+import shutil
 import socket
 import subprocess
 import sys
@@ -186,6 +187,8 @@ def client_node_dir():
 
 
 def test_client_node_informer(kube_cluster, node_es):
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("needs Node.js and npm")
     es, node = node_es, node_es.node
     a, b = node + "-a", node + "-b"
     inf = Lines(["node", os.path.join(HERE, "informer.mjs"),

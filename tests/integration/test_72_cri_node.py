@@ -1,0 +1,68 @@
+"""The runtime version CRI reports reaches the Node: with a real
+kube-apiserver (kube_cluster) and a real containerd (containerd),
+node.status.nodeInfo.containerRuntimeVersion becomes what Version said,
+"containerd://1.6.x", as a kubelet reports it. Runs only with
+EDGESITE_TEST_KUBE=1."""
+import os
+import re
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from containerd import containerd  # noqa: F401
+from kube_cluster import kube_cluster  # noqa: F401
+
+pytestmark = [
+    pytest.mark.kube,
+    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
+                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
+]
+
+
+def runtime_version(containerd):
+    """What containerd itself says it is, as "containerd://<version>"."""
+    r = containerd.ctr("version")
+    m = re.search(r"Server:\s+Version:\s+(\S+)", r.stdout)
+    assert m, r.stdout
+    return "containerd://" + m.group(1)
+
+
+def node_runtime(cluster, name):
+    try:
+        n = cluster.get_json("/api/v1/nodes/" + name)
+    except RuntimeError:
+        return None
+    return n.get("status", {}).get("nodeInfo", {}).get(
+        "containerRuntimeVersion")
+
+
+def test_node_reports_the_runtime_version(kube_cluster, containerd,
+                                          edgesite_factory):
+    name = "es-cri-%s" % uuid.uuid4().hex[:8]
+    es = edgesite_factory(
+        "controller:\n"
+        "  kube:\n"
+        "    kubeconfig: %s\n"
+        "    node-name: %s\n" % (kube_cluster.node_kubeconfig(name), name) +
+        containerd.edgesite_yaml() +
+        "  node-status-update-frequency: 2s\n")
+    try:
+        es.start()
+        want = runtime_version(containerd)
+        assert re.fullmatch(r"containerd://1\.6\.\S+", want)
+        deadline = time.time() + 30
+        got = None
+        while time.time() < deadline:
+            got = node_runtime(kube_cluster, name)
+            if got == want:
+                break
+            time.sleep(0.25)
+        assert got == want, es.log()
+        assert es.stop() == 0
+    finally:
+        kube_cluster.request("/api/v1/nodes/" + name, method="DELETE")
+        kube_cluster.request("/apis/coordination.k8s.io/v1/namespaces/"
+                             "kube-node-lease/leases/" + name,
+                             method="DELETE")

@@ -601,6 +601,9 @@ cri_conn_version_cb(const struct cri_reply *r, void *arg)
 	char					*s;
 
 	conn->version = NULL;
+	/* The connection went away meanwhile: the answer is stale. */
+	if (cri_h2_state(conn->h2) != CRI_H2_READY)
+		return;
 	if (r->code != CRI_OK) {
 		snprintf(conn->why, sizeof(conn->why), "Version: %s: %s",
 		    cri_code_name(r->code), r->message);

@@ -47,6 +47,7 @@
 #define API_LINGER_SECS		2		/* after an error reply */
 #define API_LINGER_MAX		(4u * 1024 * 1024)	/* bytes discarded */
 #define API_LABEL_KUBE		"kube"		/* metrics: the read API */
+#define API_MAX_WRITE		(256u * 1024)	/* bytes per write call */
 #define API_PEER_MAX		(INET6_ADDRSTRLEN + 16)
 
 static const struct api_route {
@@ -540,6 +541,9 @@ api_accept_cb(evhtp_connection_t *c, void *arg)
 	ac->api = api;
 	ac->c = c;
 	evtimer_assign(&ac->kick, api->base, api_conn_kick_cb, ac);
+	/* a list is large: hand the kernel more than libevent's 16 KiB a turn */
+	if (c->bev != NULL)
+		bufferevent_set_max_single_write(c->bev, API_MAX_WRITE);
 	TAILQ_INSERT_TAIL(&api->conns, ac, entry);
 	api->nconns++;
 	evhtp_connection_set_hook(c, evhtp_hook_on_connection_fini,
@@ -1074,6 +1078,8 @@ api_new(struct event_base *base, const struct conf *conf,
 		return NULL;
 	}
 	evhtp_set_bev_flags(api->htp, BEV_OPT_CLOSE_ON_FREE);
+	/* answers go out whole: Nagle would hold a reply's tail for an ACK */
+	evhtp_enable_flag(api->htp, EVHTP_FLAG_ENABLE_NODELAY);
 	evhtp_set_max_body_size(api->htp, API_MAX_BODY + 1);
 	evhtp_set_timeouts(api->htp, &idle, &idle);
 	evhtp_set_post_accept_cb(api->htp, api_accept_cb, api);

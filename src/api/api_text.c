@@ -34,16 +34,22 @@ api_text_ws(const char *p, const char *end)
 	return p;
 }
 
-/* Past a string starting at its opening quote, or NULL. */
+/*
+ * Past a string starting at its opening quote, or NULL. memchr finds each
+ * candidate quote; one preceded by an odd run of backslashes is escaped.
+ */
 static const char *
 api_text_skip_string(const char *p, const char *end)
 {
-	for (p++; p < end; p++) {
-		if (*p == '\\') {
-			if (++p == end)
-				return NULL;
-		} else if (*p == '"')
-			return p + 1;
+	const char	*q, *b;
+
+	for (p++; p < end; p = q + 1) {
+		if ((q = memchr(p, '"', (size_t)(end - p))) == NULL)
+			return NULL;
+		for (b = q; b > p && b[-1] == '\\'; b--)
+			;
+		if ((q - b) % 2 == 0)
+			return q + 1;
 	}
 	return NULL;
 }

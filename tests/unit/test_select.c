@@ -169,6 +169,7 @@ test_text(void)
 	    "\"status\":{\"phase\":\"Running\"}}";
 	struct api_span	 sp;
 	char		*s;
+	const char	*t;
 
 	CHECK(api_text_find(pod, strlen(pod), "spec.nodeName", &sp) == 0);
 	CHECK(api_text_equals(&sp, "n1"));
@@ -189,6 +190,11 @@ test_text(void)
 	CHECK(api_text_find(pod, 40, "status.phase", &sp) == -1);
 	CHECK(api_text_find("{\"a\":\"x", 7, "a", &sp) == -1);
 	CHECK(api_text_find("[1,2]", 5, "a", &sp) == -1);
+	/* a string ending in an escaped backslash, then a quoted quote */
+	t = "{\"a\":\"x\\\\\",\"b\":\"q\\\"\\\"\",\"c\":1}";
+	CHECK(api_text_find(t, strlen(t), "c", &sp) == 0);
+	CHECK(sp.len == 1 && sp.p[0] == '1');
+	CHECK(api_text_find(t, strlen(t), "b", &sp) == 0 && sp.len == 7);
 
 	check_write(pod, 9, "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
 	    "\"labels\":{\"app\":\"w\\\"x\"},\"resourceVersion\":\"9\"},"

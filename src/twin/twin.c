@@ -84,7 +84,7 @@ twin_publish(struct twin *t, const char *topic, char *payload)
 		return;
 	log_trace(LOG_SUB_MQTT, "twin: %s %s", topic, payload);
 	mqtt_publish(t->mqtt, topic, payload, strlen(payload),
-	    (int)t->conf->mqtt_qos, 0);
+	    (int)t->conf->mqtt_qos, t->conf->mqtt_retain);
 	free(payload);
 }
 
@@ -381,9 +381,16 @@ twin_sync_twin(struct twin *t, struct store_batch *b, const char *id,
 	model = twin_model(t, obj);
 	cJSON_ArrayForEach(model_prop, json_get(model, "spec.properties")) {
 		name = json_get_string(model_prop, "name");
-		if (name == NULL || !twin_topic_name_ok(name) ||
-		    cJSON_GetObjectItemCaseSensitive(twin, name) != NULL)
+		if (name == NULL || !twin_topic_name_ok(name))
 			continue;
+		/* The model's type wins, also when it came after the Device. */
+		if ((prop = cJSON_GetObjectItemCaseSensitive(twin,
+		    name)) != NULL) {
+			if (twin_doc_set_type(prop, twin_doc_prop_type(obj,
+			    model, name)))
+				twin_put_prop(b, id, prop);
+			continue;
+		}
 		prop = twin_doc_prop_new(twin_doc_prop_type(obj, model, name),
 		    0);
 		cJSON_AddItemToObject(twin, name, prop);

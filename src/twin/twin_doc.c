@@ -389,6 +389,23 @@ twin_doc_set_expected(cJSON *prop, const char *value, int64_t now)
 	return 1;
 }
 
+int
+twin_doc_set_type(cJSON *prop, const char *type)
+{
+	cJSON		*md = twin_doc_get(prop, "metadata");
+	const char	*have = json_get_string(prop, "metadata.type");
+
+	if (!twin_doc_type_known(type) || (have != NULL &&
+	    strcmp(have, type) == 0))
+		return 0;
+	if (!cJSON_IsObject(md)) {
+		md = cJSON_CreateObject();
+		twin_doc_set(prop, "metadata", md);
+	}
+	twin_doc_set(md, "type", cJSON_CreateString(type));
+	return 1;
+}
+
 cJSON *
 twin_doc_delta(const cJSON *twin)
 {

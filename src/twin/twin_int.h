@@ -90,6 +90,8 @@ cJSON	*twin_doc_prop_new(const char *type, int optional);
  * cloud version is bumped. 1 when it changed, 0 when it was already so.
  */
 int	 twin_doc_set_expected(cJSON *prop, const char *value, int64_t now);
+/* Sets a property's value type (a known one): 1 when it changed. */
+int	 twin_doc_set_type(cJSON *prop, const char *type);
 /* The expected or actual value of a property, or NULL. */
 const char *twin_doc_expected(const cJSON *prop);
 const char *twin_doc_actual(const cJSON *prop);

@@ -314,3 +314,31 @@ def test_changes_while_stopped(edgesite_factory, broker):
     keys = twin_keys(es)
     assert not [k for k in keys if k.startswith("t/thermo-2/")]
     assert "t/thermo-3/" in keys
+
+
+def test_model_type_wins_when_it_comes_late(edgesite_factory, broker):
+    es = edgesite_factory("controller:\n  kube:\n    node-name: %s\n" % NODE +
+                          mqtt_yaml(2, server=broker.url))
+    es.start()
+    assert es.stop() == 0
+    # The Device before its DeviceModel, as the reflectors may store them.
+    d = device("thermo-1", desired={"temperature": "1"})
+    d["status"]["twins"][0]["desired"]["metadata"] = {}
+    write_store(es, put=[(DEVICES + "default/thermo-1", d)])
+    es.start()
+    es.wait_log(r"twin: device thermo-1 .*joined")
+    sub = Sub(broker.port, DEV + "#").start()
+    got = request(broker, sub, DEV + "thermo-1/twin/get", {"event_id": "a"})
+    assert got["twin"]["temperature"]["metadata"]["type"] == "string"
+    assert es.stop() == 0
+    write_store(es, put=[(MODELS + "default/thermo", MODEL)])
+    es.start()
+    got = request(broker, sub, DEV + "thermo-1/twin/get", {"event_id": "b"},
+                  timeout=20)
+    assert got["twin"]["temperature"]["metadata"]["type"] == "int"
+    assert got["twin"]["temperature"]["expected"]["value"] == "1"
+    res = request(broker, sub, DEV + "thermo-1/twin/update", {
+        "event_id": "c", "twin": {"temperature": {"actual": {"value": "x"}}}})
+    assert res["code"] == 400
+    sub.stop()
+    assert es.stop() == 0

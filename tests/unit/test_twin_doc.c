@@ -240,7 +240,7 @@ test_messages(void)
 static void
 test_objects(void)
 {
-	cJSON	*d, *m;
+	cJSON	*d, *m, *p;
 
 	d = parse(DEVICE("{\"matchExpressions\":[{\"key\":\"\","
 	    "\"operator\":\"In\",\"values\":[\"a\",\"n1\"]}]}"));
@@ -253,6 +253,13 @@ test_objects(void)
 	m = parse("{\"spec\":{\"properties\":[{\"name\":\"temp\",\"type\":"
 	    "{\"int\":{\"accessMode\":\"ReadWrite\"}}}]}}");
 	CHECK_STR(twin_doc_prop_type(d, m, "temp"), "int");
+	p = twin_doc_prop_new(NULL, 0);
+	CHECK_STR(json_get_string(p, "metadata.type"), "string");
+	CHECK(twin_doc_set_type(p, "int") == 1);
+	CHECK(twin_doc_set_type(p, "int") == 0);
+	CHECK(twin_doc_set_type(p, "colour") == 0);
+	CHECK_STR(json_get_string(p, "metadata.type"), "int");
+	cJSON_Delete(p);
 	cJSON_Delete(m);
 	cJSON_Delete(d);
 

@@ -28,6 +28,7 @@
 #include "kube/kube.h"
 #include "kube/kube_int.h"
 #include "mqtt/mqtt.h"
+#include "pod/pod.h"
 #include "store/store.h"
 #include "twin/twin.h"
 
@@ -40,6 +41,7 @@ struct edgesite {
 	struct api		*api;
 	struct kube		*kube;		/* NULL when standalone */
 	struct cri		*cri;		/* the container runtime */
+	struct pod_room		*pods;		/* the pods of the node */
 	struct mqtt		*mqtt;		/* the event bus */
 	struct twin		*twin;		/* the device twin */
 	struct event		*ev_sig[4];
@@ -202,6 +204,7 @@ edgesite_dump(struct edgesite *es)
 	    (unsigned long long)st.disk_bytes);
 	log_info("state: local api on %s", es->conf->api_listen);
 	mqtt_dump(es->mqtt);
+	pod_dump(es->pods);
 	health_foreach(edgesite_dump_health_cb, NULL);
 }
 
@@ -292,6 +295,7 @@ edgesite_start(struct edgesite *es)
 	es->kube = kube_new(es->base, es->conf, es->store, &errstr);
 	if (es->kube == NULL && errstr != NULL)
 		fatalx("kube: %s", errstr);
+	es->pods = pod_new(es->base, es->conf, es->store, es->cri, es->kube);
 	if ((es->twin = twin_new(es->base, es->conf, es->store, es->mqtt,
 	    es->kube, es->kube != NULL ? kube_node_name(es->kube) : NULL,
 	    &errstr)) == NULL)
@@ -307,6 +311,7 @@ edgesite_finish(struct edgesite *es)
 	size_t	i;
 
 	twin_free(es->twin);
+	pod_free(es->pods);
 	kube_free(es->kube);
 	cri_free(es->cri);
 	mqtt_free(es->mqtt);

@@ -566,3 +566,140 @@ pod_env_expand_list(const cJSON *list, const struct pod_envs *e,
 	out[*n] = NULL;
 	return out;
 }
+
+/* The registry host of an image reference ("docker.io" for Docker Hub). */
+static char *
+pod_env_registry(const char *image)
+{
+	size_t	n = strcspn(image, "/");
+
+	if (image[n] == '/' && (memchr(image, '.', n) != NULL ||
+	    memchr(image, ':', n) != NULL || (n == 9 &&
+	    strncmp(image, "localhost", 9) == 0)))
+		return xstrndup(image, n);
+	return xstrdup("docker.io");
+}
+
+/* A config key as a host: no scheme, no path; Docker Hub's aliases folded. */
+static char *
+pod_env_key_host(const char *key)
+{
+	char	*h;
+
+	if (strncmp(key, "https://", 8) == 0)
+		key += 8;
+	else if (strncmp(key, "http://", 7) == 0)
+		key += 7;
+	h = xstrndup(key, strcspn(key, "/"));
+	if (strcmp(h, "index.docker.io") == 0 ||
+	    strcmp(h, "registry-1.docker.io") == 0) {
+		free(h);
+		h = xstrdup("docker.io");
+	}
+	return h;
+}
+
+/* Fills a from one auths entry ({"username","password","auth"}). */
+static int
+pod_env_auth_entry(const cJSON *e, const char *server, struct pod_auth *a)
+{
+	const char	*user = json_get_string(e, "username");
+	const char	*pass = json_get_string(e, "password");
+	const char	*auth = json_get_string(e, "auth");
+	char		*dec, *colon;
+	size_t		 len;
+
+	if ((user == NULL || pass == NULL) && auth != NULL &&
+	    (dec = pod_spec_base64(auth, &len)) != NULL) {
+		if ((colon = strchr(dec, ':')) != NULL) {
+			*colon = '\0';
+			a->username = xstrdup(dec);
+			a->password = xstrdup(colon + 1);
+		}
+		explicit_bzero(dec, len);
+		free(dec);
+	} else if (user != NULL && pass != NULL) {
+		a->username = xstrdup(user);
+		a->password = xstrdup(pass);
+	}
+	if (a->username == NULL)
+		return -1;
+	a->server = xstrdup(server);
+	return 0;
+}
+
+/* Searches one secret's registries for reg. */
+static int
+pod_env_auth_secret(const cJSON *secret, const char *reg, struct pod_auth *a)
+{
+	const cJSON	*auths, *e;
+	cJSON		*cfg;
+	const char	*errstr;
+	char		*text, *host;
+	size_t		 len;
+	int		 json = 1, rc = 1;
+
+	if ((text = pod_env_object_data(secret, 1, ".dockerconfigjson",
+	    &len)) == NULL) {
+		json = 0;
+		if ((text = pod_env_object_data(secret, 1, ".dockercfg",
+		    &len)) == NULL)
+			return 1;
+	}
+	cfg = json_parse(text, len, len + 1, &errstr);
+	explicit_bzero(text, len);
+	free(text);
+	auths = json ? json_get(cfg, "auths") : cfg;
+	cJSON_ArrayForEach(e, auths) {
+		if (e->string == NULL)
+			continue;
+		host = pod_env_key_host(e->string);
+		if (strcmp(host, reg) == 0 && pod_env_auth_entry(e, e->string,
+		    a) == 0)
+			rc = 0;
+		free(host);
+		if (rc == 0)
+			break;
+	}
+	cJSON_Delete(cfg);
+	return rc;
+}
+
+/*
+ * Registry credentials for image from the pod's imagePullSecrets, as the
+ * runtime's AuthConfig wants them: 0 with a filled (pod_auth_clear wipes
+ * and frees it), 1 when no secret has the image's registry.
+ */
+int
+pod_env_pull_auth(const struct pod_ctx *x, const char *image,
+    struct pod_auth *a)
+{
+	const cJSON	*ref;
+	cJSON		*secret;
+	char		*reg;
+	int		 rc = 1;
+
+	memset(a, 0, sizeof(*a));
+	reg = pod_env_registry(image);
+	cJSON_ArrayForEach(ref, json_get(x->pod, "spec.imagePullSecrets")) {
+		secret = pod_env_lookup(x, "secrets", json_get_string(ref,
+		    "name"));
+		if (secret == NULL)
+			continue;
+		rc = pod_env_auth_secret(secret, reg, a);
+		cJSON_Delete(secret);
+		if (rc == 0)
+			break;
+	}
+	free(reg);
+	return rc;
+}
+
+void
+pod_auth_clear(struct pod_auth *a)
+{
+	xfree_secret(a->username);
+	xfree_secret(a->password);
+	free(a->server);
+	memset(a, 0, sizeof(*a));
+}

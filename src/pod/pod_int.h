@@ -11,7 +11,15 @@
 #ifndef EDGESITE_POD_INT_H
 #define EDGESITE_POD_INT_H
 
+#include <sys/queue.h>
 #include <sys/types.h>
+
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
 
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +29,26 @@
 
 /* Largest manifest file and stored pod accepted. */
 #define POD_MANIFEST_MAX	(1024u * 1024)
+
+/* The labels and annotations a kubelet puts on runtime objects. */
+#define POD_LABEL_NAME		"io.kubernetes.pod.name"
+#define POD_LABEL_NAMESPACE	"io.kubernetes.pod.namespace"
+#define POD_LABEL_UID		"io.kubernetes.pod.uid"
+#define POD_LABEL_CONTAINER	"io.kubernetes.container.name"
+/* Ours: the state directory of the edgesite that owns the object. */
+#define POD_LABEL_OWNER		"io.edgesite.state-dir"
+#define POD_ANN_HASH		"io.kubernetes.container.hash"
+#define POD_ANN_RESTARTS	"io.kubernetes.container.restartCount"
+#define POD_ANN_TERMPATH	"io.kubernetes.container.terminationMessagePath"
+#define POD_ANN_GRACE		"io.kubernetes.pod.terminationGracePeriod"
+/* Annotations of static and mirror pods. */
+#define POD_ANN_SOURCE		"kubernetes.io/config.source"
+#define POD_ANN_CONFIG_HASH	"kubernetes.io/config.hash"
+#define POD_ANN_SEEN		"kubernetes.io/config.seen"
+#define POD_ANN_MIRROR		"kubernetes.io/config.mirror"
+
+/* Where container logs go, as for a kubelet. */
+#define POD_LOG_ROOT		"/var/log/pods"
 
 /* A growing NULL-terminated list of strings. */
 struct pod_strv {
@@ -140,6 +168,16 @@ char	*pod_env_object_key(const cJSON *obj, int secret, const char *key);
 int	 pod_env_build(const struct pod_ctx *, const cJSON *c,
 	    struct pod_envs *, char *err, size_t errlen);
 
+/* Registry credentials from imagePullSecrets. */
+struct pod_auth {
+	char	*server;	/* the key of the matching entry */
+	char	*username;
+	char	*password;
+};
+int	 pod_env_pull_auth(const struct pod_ctx *, const char *image,
+	    struct pod_auth *);
+void	 pod_auth_clear(struct pod_auth *);
+
 /* pod_volume.c */
 struct pod_file {
 	char	*path;		/* relative, may have directories */
@@ -204,6 +242,8 @@ struct pod_cinst {
 	char		*image;
 	char		*image_ref;
 	char		*hash;		/* io.kubernetes.container.hash */
+	char		*pod_uid;	/* io.kubernetes.pod.uid */
+	int64_t		 grace_s;	/* its pod's grace period, or -1 */
 	int		 have_status;	/* the times and exit are known */
 };
 
@@ -215,6 +255,10 @@ struct pod_sbinst {
 	int64_t		 created_ns;
 	char		*ip;
 	struct pod_strv	 ips;
+	int		 have_status;	/* the IPs are known */
+	char		*pod_uid;	/* the io.kubernetes.pod.* labels */
+	char		*pod_name;
+	char		*pod_ns;
 };
 
 struct pod_observed {
@@ -255,5 +299,149 @@ const struct pod_cinfo *pod_status_info(const struct pod_status_in *,
 	    const char *name);
 const char *pod_status_phase(const struct pod_status_in *);
 cJSON	*pod_status_build(const struct pod_status_in *);
+
+/* Facts about the node that pods see. */
+struct pod_node {
+	const struct conf	*conf;
+	char			*node_name;
+	char			*host_ip;
+	const char		*state_dir;
+	char			*resolv;	/* /etc/resolv.conf, or NULL */
+	int64_t			 mem_capacity;	/* bytes */
+	int64_t			 cpu_milli;
+};
+
+struct event;
+struct event_base;
+struct store;
+struct store_sub;
+struct cri;
+struct cri_call;
+struct kube;
+struct pod_sync;
+struct pod_static;
+struct pod_probe;
+
+/* pod.c: the room. */
+struct pod_room {
+	struct event_base	*base;
+	const struct conf	*conf;
+	struct store		*store;
+	struct cri		*cri;
+	struct kube		*kube;		/* NULL when standalone */
+	struct pod_node		 node;
+	int			 cri_ready;
+	struct store_sub	*sub_cluster;
+	struct store_sub	*sub_static;
+	struct store_sub	*sub_cm;
+	struct store_sub	*sub_secret;
+	TAILQ_HEAD(, pod_sync)	 pods;
+	struct event		*ev_relist;
+	struct event		*ev_reap;
+	struct cri_call		*call_sb;	/* relist in flight */
+	struct cri_call		*call_ct;
+	struct pod_observed	 relist;	/* what the relist gathers */
+	int			 relist_failed;
+	int			 relist_pending;	/* the lists to come */
+	int			 relisted;	/* one relist completed */
+	struct pod_static	*st;
+};
+
+/* The pod's machine by uid, or NULL. */
+struct pod_sync *pod_room_find(struct pod_room *, const char *uid);
+/* The pod's machine by store key, or NULL. */
+struct pod_sync *pod_room_find_key(struct pod_room *, const char *key);
+/* Arms the reaper: DONE machines are freed on a later loop turn. */
+void	 pod_room_reap(struct pod_room *);
+/* A configmap or secret of the store, parsed; NULL when absent. */
+cJSON	*pod_room_lookup(const char *resource, const char *ns,
+	    const char *name, void *arg);
+
+/* pod_sync.c: one machine per pod. */
+enum pod_sync_state {
+	POD_SYNC_IDLE,		/* nothing in flight; a timer may be armed */
+	POD_SYNC_OBSERVING,	/* listing what the runtime has of the pod */
+	POD_SYNC_ACTING,	/* runtime calls in flight */
+	POD_SYNC_DONE,		/* removed; freed by the room */
+};
+
+/*
+ * Creates the machine of a pod (pod is the stored object, kept; NULL for
+ * an orphan known only from runtime labels, which is stopped and removed).
+ */
+struct pod_sync	*pod_sync_new(struct pod_room *, const char *key, cJSON *pod,
+		    const char *uid, const char *ns, const char *name);
+void		 pod_sync_free(struct pod_sync *);
+/* The stored object changed (pod is kept) or was deleted (pod NULL). */
+void		 pod_sync_update(struct pod_sync *, cJSON *pod);
+/* Something changed: observe again soon. */
+void		 pod_sync_kick(struct pod_sync *);
+/* A relist saw this fingerprint of the pod's runtime objects. */
+void		 pod_sync_relisted(struct pod_sync *, const char *fingerprint);
+/* A probe's verdict on container cname changed. */
+void		 pod_sync_probe_result(struct pod_sync *, const char *cname,
+		    int kind, int ok, const char *msg);
+/* Posts an event about the pod (when connected) and logs it. */
+void		 pod_sync_event(struct pod_sync *, const char *type,
+		    const char *reason, const char *fieldpath, const char *fmt,
+		    ...) __attribute__((format(printf, 5, 6)));
+enum pod_sync_state pod_sync_state(struct pod_sync *);
+const char	*pod_sync_uid(struct pod_sync *);
+const char	*pod_sync_key(struct pod_sync *);
+const char	*pod_sync_ns(struct pod_sync *);
+const char	*pod_sync_pod_ip(struct pod_sync *);
+const cJSON	*pod_sync_pod(struct pod_sync *);
+struct pod_room	*pod_sync_room(struct pod_sync *);
+void		 pod_sync_dump(struct pod_sync *);
+
+/* pod_probe.c: probes and hook handlers. */
+enum pod_probe_kind {
+	POD_PROBE_LIVENESS,
+	POD_PROBE_READINESS,
+	POD_PROBE_STARTUP,
+	POD_PROBE_HOOK,		/* one run of a lifecycle handler */
+};
+
+/* A hook finished: ok, with a message on failure. */
+typedef void (*pod_probe_hook_cb)(int ok, const char *msg, void *arg);
+
+/*
+ * Starts a probe of kind (liveness, readiness, startup) on container cid
+ * of the pod; spec is the container's probe object (copied).
+ */
+struct pod_probe *pod_probe_new(struct pod_sync *, const char *cname,
+		    const char *cid, enum pod_probe_kind, const cJSON *spec,
+		    const cJSON *container);
+/* Runs a lifecycle handler once within timeout_s; cb runs once. */
+struct pod_probe *pod_probe_hook(struct pod_sync *, const char *cname,
+		    const char *cid, const cJSON *handler,
+		    const cJSON *container, int64_t timeout_s,
+		    pod_probe_hook_cb, void *arg);
+/* Stops and frees a probe; its callbacks never run after. Accepts NULL. */
+void		 pod_probe_free(struct pod_probe *);
+/* Lets the startup-gated probes run (the startup probe succeeded). */
+void		 pod_probe_enable(struct pod_probe *);
+const char	*pod_probe_kind_name(enum pod_probe_kind);
+
+/* pod_gc.c: what no pod needs any more. */
+struct pod_plan;
+/* Adds removals of dead containers and old sandboxes of a live pod. */
+void		 pod_gc_plan(struct pod_sync *, const struct pod_observed *,
+		    struct pod_plan *);
+/* Removes pod folders under the state dir that no machine owns. */
+void		 pod_gc_dirs(struct pod_room *);
+
+/* pod_static.c: the manifest folder into s/, and mirror pods. */
+struct pod_static *pod_static_new(struct pod_room *);
+void		 pod_static_free(struct pod_static *);
+/* A mirror pod changed in o/pods/ (or its static pod did): check it. */
+void		 pod_static_mirror_check(struct pod_static *, const char *ns,
+		    const char *name);
+/* The uid of the mirror pod of a static pod, or NULL (caller frees). */
+char		*pod_static_mirror_uid(struct pod_room *, const char *ns,
+		    const char *name, const char *static_uid);
+/* Builds the stored static pod from a manifest tree; NULL with errbuf. */
+cJSON		*pod_static_pod(cJSON *manifest, const char *node,
+		    const char *path, char *err, size_t errlen);
 
 #endif

@@ -77,6 +77,9 @@ pod_observed_clear(struct pod_observed *o)
 		free(o->sb[i].id);
 		free(o->sb[i].ip);
 		pod_strv_clear(&o->sb[i].ips);
+		free(o->sb[i].pod_uid);
+		free(o->sb[i].pod_name);
+		free(o->sb[i].pod_ns);
 	}
 	for (i = 0; i < o->nc; i++)
 		pod_cinst_clear(&o->c[i]);
@@ -96,6 +99,7 @@ pod_cinst_clear(struct pod_cinst *c)
 	free(c->image);
 	free(c->image_ref);
 	free(c->hash);
+	free(c->pod_uid);
 	memset(c, 0, sizeof(*c));
 }
 

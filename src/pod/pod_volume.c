@@ -6,9 +6,11 @@
  * projected volumes written by the atomic writer: the files go into a new
  * hidden directory, a "..data" symlink is swapped to it with one rename,
  * and the visible names are symlinks through "..data", so a container
- * sees either the old set of files or the new one, never a mix. Secret and
- * projected volumes live on a tmpfs and their files are never readable by
- * others. This file also turns a container's volumeMounts into mounts
+ * sees either the old set of files or the new one, never a mix. Secret
+ * files are never readable by others, whatever their mode says (they stay
+ * on disk under the state directory: a tmpfs mounted by edgesite would not
+ * reach a runtime living in a mount namespace of its own). This file also
+ * turns a container's volumeMounts into mounts
  * (subPath, readOnly, propagation) and tears a pod's directory down. The
  * files are local and small: writing them on the loop is like a store
  * write.
@@ -676,7 +678,7 @@ pod_volume_written(const struct pod_ctx *x, const char *poddir,
 	const char		*dirkind;
 	char			*dir;
 	mode_t			 mode;
-	int			 rc = -1, memory;
+	int			 rc = -1;
 
 	mode = pod_volume_mode(src, "defaultMode", POD_VOLUME_DEFAULT_MODE);
 	if (strcmp(kind, "configMap") == 0) {
@@ -698,12 +700,9 @@ pod_volume_written(const struct pod_ctx *x, const char *poddir,
 	}
 	if (rc == -1)
 		goto out;
-	memory = strcmp(kind, "secret") == 0 || strcmp(kind, "projected") == 0;
 	dir = pod_volume_dir(poddir, dirkind, name);
-	rc = memory ? pod_volume_tmpfs(dir, 0, err, errlen) : 0;
-	if (rc == 0)
-		rc = pod_volume_write_atomic(dir, f.v, f.n,
-		    pod_volume_fsgroup(x->pod), err, errlen);
+	rc = pod_volume_write_atomic(dir, f.v, f.n, pod_volume_fsgroup(x->pod),
+	    err, errlen);
 	free(dir);
 out:
 	pod_files_clear(&f);

@@ -1,0 +1,41 @@
+/*
+ * The pod room: runs the pods of this node through CRI. Desired pods come
+ * from the store -- the cluster's under o/pods/<ns>/<name> (mirror pods
+ * excluded), static pods from the manifest folder under s/<ns>/<name>, a
+ * family of their own so a relist of the cluster's pods never touches
+ * them -- and what runs is asked of the runtime. Each pod has a state
+ * machine that reconciles the two on every change, on every runtime
+ * event seen by a relist each second, and on a periodic resync. The
+ * status of each pod is stored under p/<ns>/<name> as
+ * {"uid": ..., "status": {...}} and, in cluster mode, sent upstream
+ * through the outbox (to the mirror pod for a static pod).
+ */
+#ifndef EDGESITE_POD_H
+#define EDGESITE_POD_H
+
+struct event_base;
+struct conf;
+struct store;
+struct cri;
+struct kube;
+struct pod_room;
+
+/* Key families of the room. */
+#define POD_KEY_CLUSTER		"o/pods/"
+#define POD_KEY_STATIC		"s/"
+#define POD_KEY_STATUS		"p/"
+
+/*
+ * Starts the room: reads the static pod folder into the store, takes the
+ * stored pods as desired, and reconciles once the runtime is ready. kube
+ * is NULL when standalone. Never fails: a missing folder or runtime is
+ * waited for.
+ */
+struct pod_room	*pod_new(struct event_base *, const struct conf *,
+		    struct store *, struct cri *, struct kube *);
+/* Stops every machine and timer; the pods keep running. Accepts NULL. */
+void		 pod_free(struct pod_room *);
+/* One log line per pod with its state (SIGUSR1). */
+void		 pod_dump(struct pod_room *);
+
+#endif

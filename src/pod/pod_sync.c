@@ -1,0 +1,736 @@
+/*
+ * One state machine per pod: observe what the runtime has of the pod
+ * (its sandboxes and containers, by the pod uid label), decide what to do
+ * (pod_plan.c), do it (pod_run.c: runtime calls, several at once), then
+ * observe again; when nothing is left to do, wait for a kick (the stored
+ * pod or a referenced object changed, a relist saw the runtime change, a
+ * probe changed its verdict) or a timer (a back-off ends, the periodic
+ * resync). After each observation the pod's status is computed, stored
+ * under p/<ns>/<name> and, in cluster mode, queued in the outbox when it
+ * changed. A pod no longer stored is terminated and removed; the machine
+ * then ends in DONE and the room frees it on a later loop turn.
+ *
+ * States: IDLE (nothing in flight), OBSERVING (lists and statuses in
+ * flight), ACTING (runtime calls in flight), DONE. Events: KICK, TIMER,
+ * OBSERVED, OBSERVE_FAILED, ACTED.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "core/clock.h"
+#include "core/conf.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "kube/kube_int.h"
+#include "pod/pod.h"
+#include "pod/pod_cri.h"
+#include "pod/pod_sync.h"
+#include "store/store.h"
+
+#define POD_SYNC_RESYNC_MS	20000
+#define POD_SYNC_RETRY_MIN_MS	1000
+#define POD_SYNC_RETRY_MAX_MS	30000
+
+static const char *const pod_sync_state_names[] = {
+	"idle", "observing", "acting", "done",
+};
+
+static const char *const pod_sync_event_names[] = {
+	"kick", "timer", "observed", "observe failed", "acted",
+};
+
+static void	pod_sync_fsm(struct pod_sync *, enum pod_sync_event);
+
+/* Logs a change of state. */
+static void
+pod_sync_enter_state(struct pod_sync *ps, enum pod_sync_state st,
+    enum pod_sync_event ev)
+{
+	if (ps->state == st)
+		return;
+	log_trace(LOG_SUB_CRI, "%s: %s -> %s (%s)", ps->label,
+	    pod_sync_state_names[ps->state], pod_sync_state_names[st],
+	    pod_sync_event_names[ev]);
+	ps->state = st;
+}
+
+/* Arms the timer in ms (replacing any earlier arming). */
+void
+pod_sync_arm(struct pod_sync *ps, uint64_t ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	evtimer_add(ps->ev_timer, &tv);
+}
+
+static void
+pod_sync_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	pod_sync_fsm(arg, POD_SYNC_EV_TIMER);
+}
+
+static void
+pod_sync_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	pod_sync_fsm(arg, POD_SYNC_EV_KICK);
+}
+
+void
+pod_sync_kick(struct pod_sync *ps)
+{
+	if (ps->state == POD_SYNC_DONE)
+		return;
+	/* on a later loop turn: kicks come from inside callbacks */
+	event_active(ps->ev_kick, EV_TIMEOUT, 0);
+}
+
+/* The notes on container name, made on first use. */
+struct pod_ctr *
+pod_sync_ctr(struct pod_sync *ps, const char *name)
+{
+	struct pod_ctr	*c;
+	size_t		 i;
+
+	for (i = 0; i < ps->nctrs; i++)
+		if (strcmp(ps->ctrs[i].name, name) == 0)
+			return &ps->ctrs[i];
+	ps->ctrs = xreallocarray(ps->ctrs, ps->nctrs + 1, sizeof(*ps->ctrs));
+	c = &ps->ctrs[ps->nctrs++];
+	memset(c, 0, sizeof(*c));
+	c->name = xstrdup(name);
+	return c;
+}
+
+/* Stops the probes of a container's notes. */
+void
+pod_sync_ctr_probes_stop(struct pod_ctr *c)
+{
+	int	i;
+
+	for (i = 0; i < 3; i++) {
+		pod_probe_free(c->probe[i]);
+		c->probe[i] = NULL;
+	}
+	free(c->probe_cid);
+	c->probe_cid = NULL;
+	c->ready = c->started = c->unhealthy = 0;
+}
+
+/* Sets why a container waits (NULL: it does not). */
+void
+pod_sync_ctr_wait(struct pod_ctr *c, const char *reason, const char *msg)
+{
+	free(c->reason);
+	free(c->message);
+	c->reason = reason != NULL ? xstrdup(reason) : NULL;
+	c->message = msg != NULL ? xstrdup(msg) : NULL;
+}
+
+static void
+pod_sync_ctrs_free(struct pod_sync *ps)
+{
+	size_t	i;
+
+	for (i = 0; i < ps->nctrs; i++) {
+		pod_sync_ctr_probes_stop(&ps->ctrs[i]);
+		pod_sync_ctr_wait(&ps->ctrs[i], NULL, NULL);
+		free(ps->ctrs[i].name);
+		free(ps->ctrs[i].last_event);
+	}
+	free(ps->ctrs);
+	ps->ctrs = NULL;
+	ps->nctrs = 0;
+}
+
+/* Whether the stored object asks for the pod to go. */
+int
+pod_sync_deleting(const struct pod_sync *ps)
+{
+	return ps->pod == NULL || !ps->stored ||
+	    json_get_string(ps->pod, "metadata.deletionTimestamp") != NULL;
+}
+
+/* The status key of the pod. */
+static char *
+pod_sync_status_key(const struct pod_sync *ps)
+{
+	char	*key;
+
+	xasprintf(&key, "%s%s/%s", POD_KEY_STATUS, ps->ns, ps->name);
+	return key;
+}
+
+/* The stored status of this uid, if any, to keep its times. */
+static void
+pod_sync_load_status(struct pod_sync *ps)
+{
+	const char	*errstr, *uid;
+	cJSON		*root;
+	char		*key, *val;
+	size_t		 len;
+
+	key = pod_sync_status_key(ps);
+	if (store_get(ps->room->store, key, &val, &len) != 0) {
+		free(key);
+		return;
+	}
+	free(key);
+	root = json_parse(val, len, STORE_MAX_VALUE, &errstr);
+	free(val);
+	uid = json_get_string(root, "uid");
+	if (uid != NULL && strcmp(uid, ps->uid) == 0 &&
+	    cJSON_IsObject(json_get(root, "status")))
+		ps->status = cJSON_DetachItemFromObjectCaseSensitive(root,
+		    "status");
+	cJSON_Delete(root);
+}
+
+/* Checks the spec once per version of the stored object. */
+static void
+pod_sync_validate(struct pod_sync *ps)
+{
+	ps->invalid = 0;
+	ps->invalid_msg[0] = '\0';
+	if (ps->pod == NULL)
+		return;
+	if (pod_spec_validate(ps->pod, ps->invalid_msg,
+	    sizeof(ps->invalid_msg)) == -1) {
+		ps->invalid = 1;
+		log_warnx("%s: cannot run: %s", ps->label, ps->invalid_msg);
+		pod_sync_event(ps, "Warning", "FailedValidation", NULL,
+		    "Error validating pod: %s", ps->invalid_msg);
+	}
+}
+
+struct pod_sync *
+pod_sync_new(struct pod_room *room, const char *key, cJSON *pod,
+    const char *uid, const char *ns, const char *name)
+{
+	struct pod_sync	*ps;
+
+	ps = xcalloc(1, sizeof(*ps));
+	ps->room = room;
+	ps->uid = xstrdup(uid);
+	ps->key = key != NULL ? xstrdup(key) : NULL;
+	ps->ns = xstrdup(ns);
+	ps->name = xstrdup(name);
+	xasprintf(&ps->label, "pod %s/%s", ns, name);
+	ps->is_static = key != NULL && strncmp(key, POD_KEY_STATIC,
+	    strlen(POD_KEY_STATIC)) == 0;
+	ps->pod = pod;
+	ps->stored = pod != NULL;
+	TAILQ_INIT(&ps->ops);
+	backoff_init(&ps->retry, POD_SYNC_RETRY_MIN_MS, POD_SYNC_RETRY_MAX_MS,
+	    POD_SYNC_RESYNC_MS);
+	if ((ps->ev_timer = evtimer_new(room->base, pod_sync_timer_cb,
+	    ps)) == NULL || (ps->ev_kick = event_new(room->base, -1, 0,
+	    pod_sync_kick_cb, ps)) == NULL)
+		fatalx("pods: cannot create events");
+	if (pod != NULL) {
+		pod_sync_load_status(ps);
+		log_info("%s: uid %s%s", ps->label, uid, ps->is_static ?
+		    ", static" : "");
+	}
+	pod_sync_validate(ps);
+	pod_sync_kick(ps);
+	return ps;
+}
+
+void
+pod_sync_free(struct pod_sync *ps)
+{
+	if (ps == NULL)
+		return;
+	pod_run_cancel_all(ps);
+	pod_sync_ctrs_free(ps);
+	event_free(ps->ev_timer);
+	event_free(ps->ev_kick);
+	pod_observed_clear(&ps->obs);
+	pod_observed_clear(&ps->next);
+	cJSON_Delete(ps->pod);
+	cJSON_Delete(ps->status);
+	free(ps->fingerprint);
+	free(ps->mount_err);
+	free(ps->uid);
+	free(ps->key);
+	free(ps->ns);
+	free(ps->name);
+	free(ps->label);
+	free(ps);
+}
+
+void
+pod_sync_update(struct pod_sync *ps, cJSON *pod)
+{
+	if (pod == NULL) {
+		if (ps->stored)
+			log_info("%s: deleted, terminating", ps->label);
+		ps->stored = 0;
+		if (ps->state == POD_SYNC_DONE)
+			pod_room_reap(ps->room);
+		pod_sync_kick(ps);
+		return;
+	}
+	ps->stored = 1;
+	if (ps->state == POD_SYNC_DONE) {
+		cJSON_Delete(pod);
+		return;
+	}
+	cJSON_Delete(ps->pod);
+	ps->pod = pod;
+	pod_sync_validate(ps);
+	pod_sync_kick(ps);
+}
+
+/* A configmap or secret of the namespace changed: retry what it blocked. */
+void
+pod_sync_refs_changed(struct pod_sync *ps)
+{
+	size_t	i;
+
+	for (i = 0; i < ps->nctrs; i++)
+		ps->ctrs[i].config_retry = 0;
+	ps->mount_retry = 0;
+	pod_sync_kick(ps);
+}
+
+void
+pod_sync_relisted(struct pod_sync *ps, const char *fp)
+{
+	if (ps->fingerprint != NULL && strcmp(ps->fingerprint, fp) == 0)
+		return;
+	free(ps->fingerprint);
+	ps->fingerprint = xstrdup(fp);
+	pod_sync_kick(ps);
+}
+
+/* The object events are about: the pod, or its mirror for a static pod. */
+static void
+pod_sync_objref(struct pod_sync *ps, struct kube_objref *ref,
+    const char *fieldpath, char **mirror)
+{
+	memset(ref, 0, sizeof(*ref));
+	ref->api_version = "v1";
+	ref->kind = "Pod";
+	ref->ns = ps->ns;
+	ref->name = ps->name;
+	ref->uid = ps->uid;
+	ref->field_path = fieldpath;
+	*mirror = NULL;
+	if (ps->is_static && (*mirror = pod_static_mirror_uid(ps->room,
+	    ps->ns, ps->name, ps->uid)) != NULL)
+		ref->uid = *mirror;
+}
+
+void
+pod_sync_event(struct pod_sync *ps, const char *type, const char *reason,
+    const char *fieldpath, const char *fmt, ...)
+{
+	struct kube_objref	 ref;
+	va_list			 ap;
+	char			*msg, *mirror;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatalx("pods: out of memory");
+	va_end(ap);
+	if (strcmp(type, "Warning") == 0)
+		log_info("%s: %s: %s", ps->label, reason, msg);
+	else
+		log_debug("%s: %s: %s", ps->label, reason, msg);
+	if (ps->room->kube != NULL && ps->pod != NULL) {
+		pod_sync_objref(ps, &ref, fieldpath, &mirror);
+		kube_event_post(ps->room->kube, ps->ns, &ref, type, reason,
+		    msg);
+		free(mirror);
+	}
+	free(msg);
+}
+
+/* The first container of a list named name, or NULL. */
+const cJSON *
+pod_sync_container_spec(const struct pod_sync *ps, const char *name,
+    int *init)
+{
+	static const char *const lists[] = { "spec.initContainers",
+	    "spec.containers" };
+	const cJSON	*c;
+	const char	*n;
+	int		 i;
+
+	for (i = 0; i < 2; i++) {
+		cJSON_ArrayForEach(c, json_get(ps->pod, lists[i])) {
+			n = json_get_string(c, "name");
+			if (n != NULL && strcmp(n, name) == 0) {
+				if (init != NULL)
+					*init = i == 0;
+				return c;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* The pod IP of the ready sandbox, or NULL. */
+const char *
+pod_sync_pod_ip(struct pod_sync *ps)
+{
+	const struct pod_sbinst	*sb = pod_observed_sandbox(&ps->obs);
+
+	if (json_get_bool(ps->pod, "spec.hostNetwork", 0))
+		return ps->room->node.host_ip;
+	return sb != NULL ? sb->ip : NULL;
+}
+
+/* The context env and volumes resolve values in. */
+void
+pod_sync_ctx(struct pod_sync *ps, struct pod_ctx *x)
+{
+	const struct pod_sbinst	*sb = pod_observed_sandbox(&ps->obs);
+
+	memset(x, 0, sizeof(*x));
+	x->pod = ps->pod;
+	x->node_name = ps->room->node.node_name;
+	x->host_ip = ps->room->node.host_ip;
+	x->pod_ip = pod_sync_pod_ip(ps);
+	x->pod_ips = sb != NULL && !json_get_bool(ps->pod, "spec.hostNetwork",
+	    0) ? &sb->ips : NULL;
+	x->node_cpu_milli = ps->room->node.cpu_milli;
+	x->node_mem = ps->room->node.mem_capacity;
+	x->lookup = pod_room_lookup;
+	x->arg = ps->room;
+}
+
+/* The uid status goes to upstream: the pod's, or its mirror's. */
+static char *
+pod_sync_upstream_uid(struct pod_sync *ps)
+{
+	if (!ps->is_static)
+		return xstrdup(ps->uid);
+	return pod_static_mirror_uid(ps->room, ps->ns, ps->name, ps->uid);
+}
+
+/* Stores the status and queues it upstream when it changed. */
+static void
+pod_sync_status_put(struct pod_sync *ps, cJSON *st)
+{
+	struct kube	*k = ps->room->kube;
+	const char	*was, *now;
+	cJSON		*root;
+	char		*key, *text, *stext, *uid;
+
+	stext = json_print(st);
+	if (ps->status != NULL && !ps->status_dirty) {
+		text = json_print(ps->status);
+		if (strcmp(text, stext) == 0) {
+			free(text);
+			free(stext);
+			cJSON_Delete(st);
+			return;
+		}
+		free(text);
+	}
+	was = json_get_string(ps->status, "phase");
+	now = json_get_string(st, "phase");
+	if (was == NULL || now == NULL || strcmp(was, now) != 0)
+		log_info("%s: phase %s", ps->label, now != NULL ? now : "?");
+	log_debug("%s: status %s", ps->label, stext);
+	root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "uid", ps->uid);
+	cJSON_AddItemReferenceToObject(root, "status", st);
+	text = json_print(root);
+	cJSON_Delete(root);
+	key = pod_sync_status_key(ps);
+	ps->status_dirty = store_put(ps->room->store, key, text,
+	    strlen(text)) == -1;
+	free(key);
+	free(text);
+	if (k != NULL && k->outbox != NULL &&
+	    (uid = pod_sync_upstream_uid(ps)) != NULL) {
+		if (kube_outbox_pod_status(k->outbox, ps->ns, ps->name, uid,
+		    stext) == -1)
+			ps->status_dirty = 1;
+		free(uid);
+	}
+	free(stext);
+	cJSON_Delete(ps->status);
+	ps->status = st;
+}
+
+/* The status of the pod from the last observation and the plan's notes. */
+void
+pod_sync_status(struct pod_sync *ps, const struct pod_plan *plan)
+{
+	struct pod_status_in	 in;
+	struct pod_cinfo	*info;
+	size_t			 i;
+
+	/* a replaced or deleted pod no longer owns the status key */
+	if (ps->pod == NULL || !ps->stored)
+		return;
+	info = xreallocarray(NULL, ps->nctrs + 1, sizeof(*info));
+	for (i = 0; i < ps->nctrs; i++) {
+		info[i].name = ps->ctrs[i].name;
+		info[i].waiting_reason = ps->ctrs[i].reason;
+		info[i].waiting_message = ps->ctrs[i].message;
+		info[i].ready = ps->ctrs[i].ready;
+		info[i].started = ps->ctrs[i].started;
+	}
+	memset(&in, 0, sizeof(in));
+	in.pod = ps->pod;
+	in.obs = &ps->obs;
+	in.info = info;
+	in.ninfo = ps->nctrs;
+	in.host_ip = ps->room->node.host_ip;
+	in.prev = ps->status;
+	in.now = time(NULL);
+	if (plan != NULL) {
+		in.phase = plan->phase;
+		in.reason = plan->reason;
+		in.message = plan->message;
+	}
+	pod_sync_status_put(ps, pod_status_build(&in));
+	free(info);
+}
+
+/* The pod is gone from the runtime and the store: forget its status. */
+void
+pod_sync_status_forget(struct pod_sync *ps)
+{
+	const char	*errstr, *uid;
+	cJSON		*root;
+	char		*key, *val;
+	size_t		 len;
+
+	key = pod_sync_status_key(ps);
+	if (store_get(ps->room->store, key, &val, &len) == 0) {
+		root = json_parse(val, len, STORE_MAX_VALUE, &errstr);
+		uid = json_get_string(root, "uid");
+		/* a newer pod of the same name may own it by now */
+		if (uid != NULL && strcmp(uid, ps->uid) == 0)
+			store_delete(ps->room->store, key);
+		cJSON_Delete(root);
+		free(val);
+	}
+	free(key);
+}
+
+/* Observation done: plan, act or wait. */
+static void
+pod_sync_observed(struct pod_sync *ps)
+{
+	struct pod_plan	plan;
+	uint64_t	wait;
+
+	backoff_ok(&ps->retry);
+	pod_plan_compute(ps, &plan);
+	pod_sync_probes(ps);
+	if (!plan.done)
+		pod_sync_status(ps, &plan);
+	if (plan.done) {
+		pod_plan_clear(&plan);
+		pod_sync_enter_state(ps, POD_SYNC_DONE, POD_SYNC_EV_OBSERVED);
+		evtimer_del(ps->ev_timer);
+		pod_room_reap(ps->room);
+		return;
+	}
+	if (plan.n > 0) {
+		pod_sync_enter_state(ps, POD_SYNC_ACTING,
+		    POD_SYNC_EV_OBSERVED);
+		pod_run_start(ps, &plan);
+		pod_plan_clear(&plan);
+		return;
+	}
+	wait = plan.wake_ms > 0 && plan.wake_ms < POD_SYNC_RESYNC_MS ?
+	    plan.wake_ms : POD_SYNC_RESYNC_MS;
+	pod_plan_clear(&plan);
+	pod_sync_enter_state(ps, POD_SYNC_IDLE, POD_SYNC_EV_OBSERVED);
+	pod_sync_arm(ps, wait);
+	if (ps->kicked) {
+		ps->kicked = 0;
+		pod_sync_kick(ps);
+	}
+}
+
+/* The machine. */
+static void
+pod_sync_fsm(struct pod_sync *ps, enum pod_sync_event ev)
+{
+	switch (ps->state) {
+	case POD_SYNC_IDLE:
+		if (ev != POD_SYNC_EV_KICK && ev != POD_SYNC_EV_TIMER)
+			break;
+		evtimer_del(ps->ev_timer);
+		ps->kicked = 0;
+		pod_sync_enter_state(ps, POD_SYNC_OBSERVING, ev);
+		pod_run_observe(ps);
+		break;
+	case POD_SYNC_OBSERVING:
+		if (ev == POD_SYNC_EV_KICK)
+			ps->kicked = 1;
+		else if (ev == POD_SYNC_EV_OBSERVED)
+			pod_sync_observed(ps);
+		else if (ev == POD_SYNC_EV_OBSERVE_FAILED) {
+			pod_sync_enter_state(ps, POD_SYNC_IDLE, ev);
+			pod_sync_arm(ps, backoff_next(&ps->retry));
+		}
+		break;
+	case POD_SYNC_ACTING:
+		if (ev == POD_SYNC_EV_KICK)
+			ps->kicked = 1;
+		else if (ev == POD_SYNC_EV_ACTED && ps->act_failed) {
+			/* the runtime refused: not again at once */
+			pod_sync_enter_state(ps, POD_SYNC_IDLE, ev);
+			pod_sync_arm(ps, backoff_next(&ps->retry));
+		} else if (ev == POD_SYNC_EV_ACTED) {
+			ps->kicked = 0;
+			pod_sync_enter_state(ps, POD_SYNC_OBSERVING, ev);
+			pod_run_observe(ps);
+		}
+		break;
+	case POD_SYNC_DONE:
+		break;
+	}
+}
+
+/* pod_run.c reports that all its calls (of one kind) are back. */
+void
+pod_sync_done(struct pod_sync *ps, enum pod_sync_event ev)
+{
+	pod_sync_fsm(ps, ev);
+}
+
+/* Probes follow the running instance of each regular container. */
+void
+pod_sync_probes(struct pod_sync *ps)
+{
+	static const char *const kinds[] = { "livenessProbe",
+	    "readinessProbe", "startupProbe" };
+	static const enum pod_probe_kind pk[] = { POD_PROBE_LIVENESS,
+	    POD_PROBE_READINESS, POD_PROBE_STARTUP };
+	const struct pod_cinst	*cur;
+	struct pod_ctr		*ctr;
+	const cJSON		*c, *p;
+	int			 i;
+
+	cJSON_ArrayForEach(c, json_get(ps->pod, "spec.containers")) {
+		ctr = pod_sync_ctr(ps, json_get_string(c, "name"));
+		cur = pod_observed_latest(&ps->obs, ctr->name, NULL);
+		if (cur == NULL || cur->state != POD_CSTATE_RUNNING ||
+		    pod_sync_deleting(ps)) {
+			if (ctr->probe_cid != NULL)
+				pod_sync_ctr_probes_stop(ctr);
+			continue;
+		}
+		if (ctr->probe_cid != NULL && strcmp(ctr->probe_cid,
+		    cur->id) == 0)
+			continue;
+		pod_sync_ctr_probes_stop(ctr);
+		ctr->probe_cid = xstrdup(cur->id);
+		ctr->started = json_get(c, "startupProbe") == NULL;
+		ctr->ready = ctr->started && json_get(c, "readinessProbe") ==
+		    NULL;
+		for (i = 0; i < 3; i++) {
+			if ((p = json_get(c, kinds[i])) == NULL)
+				continue;
+			ctr->probe[i] = pod_probe_new(ps, ctr->name, cur->id,
+			    pk[i], p, c);
+			if (pk[i] != POD_PROBE_STARTUP && ctr->started)
+				pod_probe_enable(ctr->probe[i]);
+		}
+		if (ctr->probe[2] != NULL)
+			pod_probe_enable(ctr->probe[2]);
+	}
+}
+
+void
+pod_sync_probe_result(struct pod_sync *ps, const char *cname, int kind,
+    int ok, const char *msg)
+{
+	struct pod_ctr	*ctr = pod_sync_ctr(ps, cname);
+	int		 i;
+
+	switch (kind) {
+	case POD_PROBE_STARTUP:
+		if (ok) {
+			ctr->started = 1;
+			if (ctr->probe[1] == NULL)
+				ctr->ready = 1;
+			for (i = 0; i < 2; i++)
+				pod_probe_enable(ctr->probe[i]);
+		} else
+			ctr->unhealthy = 1;
+		break;
+	case POD_PROBE_READINESS:
+		ctr->ready = ok;
+		break;
+	case POD_PROBE_LIVENESS:
+		if (!ok)
+			ctr->unhealthy = 1;
+		break;
+	default:
+		break;
+	}
+	log_info("%s: container %s: %s probe %s%s%s", ps->label, cname,
+	    pod_probe_kind_name(kind), ok ? "succeeded" : "failed",
+	    msg != NULL && *msg != '\0' ? ": " : "", msg != NULL ? msg : "");
+	pod_sync_kick(ps);
+}
+
+enum pod_sync_state
+pod_sync_state(struct pod_sync *ps)
+{
+	return ps->state;
+}
+
+const char *
+pod_sync_uid(struct pod_sync *ps)
+{
+	return ps->uid;
+}
+
+const char *
+pod_sync_key(struct pod_sync *ps)
+{
+	return ps->stored ? ps->key : NULL;
+}
+
+const char *
+pod_sync_ns(struct pod_sync *ps)
+{
+	return ps->ns;
+}
+
+const cJSON *
+pod_sync_pod(struct pod_sync *ps)
+{
+	return ps->stored ? ps->pod : NULL;
+}
+
+struct pod_room *
+pod_sync_room(struct pod_sync *ps)
+{
+	return ps->room;
+}
+
+void
+pod_sync_dump(struct pod_sync *ps)
+{
+	const char	*phase = json_get_string(ps->status, "phase");
+
+	log_info("state: %s: uid %s, %s, %s%s, %zu sandboxes, %zu "
+	    "containers, %zu calls", ps->label, ps->uid,
+	    pod_sync_state_names[ps->state], phase != NULL ? phase : "no status",
+	    pod_sync_deleting(ps) ? ", terminating" : "", ps->obs.nsb,
+	    ps->obs.nc, ps->pending);
+}

@@ -75,8 +75,9 @@ enum cri_code {
 /*
  * The outcome handed to a callback. On CRI_OK the member of u named after
  * the call points to the decoded response (never NULL); on an error every
- * member is NULL. message is the runtime's grpc-message (unescaped) or our
- * own text, never NULL ("" on success). sent is 1 when the request may
+ * member is NULL. message is the runtime's grpc-message (decoded, control
+ * characters made spaces, at most 511 bytes) or our own text, never NULL
+ * ("" on success). sent is 1 when the request may
  * have reached the runtime (so a failed RunPodSandbox may still have
  * created something: list and adopt before retrying).
  */

@@ -269,12 +269,16 @@ cri_h2_stream_get(nghttp2_session *session, int32_t id)
 	return nghttp2_session_get_stream_user_data(session, id);
 }
 
-/* Decodes grpc-message (percent-encoded) into s, truncated to fit. */
+/*
+ * Decodes grpc-message (percent-encoded) into s, truncated to fit, with
+ * control characters made spaces so that the text is safe to log.
+ */
 static void
 cri_h2_stream_message(struct cri_h2_stream *s, const uint8_t *v, size_t len)
 {
 	size_t	i, o = 0;
 	char	hex[3];
+	char	c;
 
 	for (i = 0; i < len && o < sizeof(s->grpc_message) - 1; i++) {
 		if (v[i] == '%' && i + 2 < len && isxdigit(v[i + 1]) &&
@@ -282,10 +286,13 @@ cri_h2_stream_message(struct cri_h2_stream *s, const uint8_t *v, size_t len)
 			hex[0] = (char)v[i + 1];
 			hex[1] = (char)v[i + 2];
 			hex[2] = '\0';
-			s->grpc_message[o++] = (char)strtol(hex, NULL, 16);
+			c = (char)strtol(hex, NULL, 16);
 			i += 2;
 		} else
-			s->grpc_message[o++] = (char)v[i];
+			c = (char)v[i];
+		if ((unsigned char)c < 0x20 || c == 0x7f)
+			c = ' ';
+		s->grpc_message[o++] = c;
 	}
 	s->grpc_message[o] = '\0';
 }

@@ -224,6 +224,8 @@ def test_version_from_the_fake(fake):
 @pytest.mark.parametrize("answer,line", [
     (lambda s: reply(s, msg=None, status="5", message="no%20such%20pod"),
      "version NOT_FOUND sent=1 no such pod"),
+    (lambda s: reply(s, msg=None, status="3", message="bad%0Aline%1b[31m%"),
+     "version INVALID_ARGUMENT sent=1 bad line [31m%"),
     (lambda s: reply(s, msg=None, status=None, http="404"),
      "version UNIMPLEMENTED sent=1 no grpc-status (HTTP 404)"),
     (lambda s: reply(s, msg=None, status=None, http="503"),

@@ -88,12 +88,15 @@ struct api_watch_hub {
 	uint64_t		 rev;		/* changes up to here are out */
 };
 
-/* One change being fanned out: its events, built on first need. */
+/*
+ * One change being fanned out: its events, built on first need, by type
+ * (a watch with a selector may see a modification as ADDED or DELETED)
+ * and by format (JSON, Table).
+ */
 struct api_watch_fan {
 	const struct store_change	*ch;
 	const struct api_kind		*kind;
-	struct evbuffer			*json;
-	struct evbuffer			*table;
+	struct evbuffer			*ev[3][2];
 };
 
 static void	api_watch_fsm(struct api_watch *, enum api_watch_event,
@@ -341,24 +344,52 @@ api_watch_selects(struct api_watch *w, const struct store_change *ch)
 	return api_list_match(&w->q, ch->key, js, len);
 }
 
-/* The shared event of a change in the watch's format. */
+/*
+ * What a live change is to one watch, as the apiserver's watch cache has
+ * it: a modification that takes an object into the selection is ADDED,
+ * out of it DELETED (with the object as it was), within it MODIFIED.
+ * -1 when the watch does not see the change at all.
+ */
+static int
+api_watch_what(struct api_watch *w, const struct store_change *ch)
+{
+	int	now, was;
+
+	if (strncmp(ch->key, w->q.prefix, strlen(w->q.prefix)) != 0)
+		return -1;
+	if (ch->type == STORE_CHANGE_DELETED || ch->val == NULL)
+		return api_watch_selects(w, ch) ? STORE_CHANGE_DELETED : -1;
+	now = api_list_match(&w->q, ch->key, ch->val, ch->len);
+	if (ch->old == NULL || (api_select_empty(w->q.labels) &&
+	    api_select_empty(w->q.fields)))
+		return now ? (int)ch->type : -1;
+	was = api_list_match(&w->q, ch->key, ch->old, ch->oldlen);
+	if (now)
+		return was ? STORE_CHANGE_MODIFIED : STORE_CHANGE_ADDED;
+	return was ? STORE_CHANGE_DELETED : -1;
+}
+
+/* The shared event of a change as type, in the watch's format. */
 static struct evbuffer *
-api_watch_fan_event(struct api_watch_fan *fan, int table)
+api_watch_fan_event(struct api_watch_fan *fan, int type, int table)
 {
 	const struct store_change	*ch = fan->ch;
-	struct evbuffer			**ev = table ? &fan->table : &fan->json;
-	const char			*js = ch->val != NULL ? ch->val :
-					    ch->old;
-	size_t				 len = ch->val != NULL ? ch->len :
-					    ch->oldlen;
+	struct evbuffer			**ev = &fan->ev[type][table != 0];
+	const char			*js = ch->val;
+	size_t				 len = ch->len;
 
 	if (*ev == NULL) {
+		/* a DELETED event carries the object as it was */
+		if (type == STORE_CHANGE_DELETED && ch->old != NULL) {
+			js = ch->old;
+			len = ch->oldlen;
+		}
 		if (js == NULL) {
 			js = "{}";
 			len = 2;
 		}
-		*ev = api_watch_event(fan->kind, table,
-		    api_watch_type(ch->type), js, len, ch->revision);
+		*ev = api_watch_event(fan->kind, table, api_watch_type(type),
+		    js, len, ch->revision);
 	}
 	return *ev;
 }
@@ -371,6 +402,7 @@ api_watch_change_cb(const struct store_change *ch, void *arg)
 	struct api_watch_fan	 fan;
 	struct api_watch	*w, *next;
 	const struct api_kind	*k;
+	int			 type, i;
 
 	if (ch->revision > hub->rev)
 		hub->rev = ch->revision;
@@ -382,17 +414,17 @@ api_watch_change_cb(const struct store_change *ch, void *arg)
 	for (w = TAILQ_FIRST(&hub->kinds[api_watch_kind_index(k)]); w != NULL;
 	    w = next) {
 		next = TAILQ_NEXT(w, entry);
-		if (ch->revision <= w->since || !api_watch_selects(w, ch))
+		if (ch->revision <= w->since ||
+		    (type = api_watch_what(w, ch)) == -1)
 			continue;
-		if (api_stream_send(w->st, api_watch_fan_event(&fan,
+		if (api_stream_send(w->st, api_watch_fan_event(&fan, type,
 		    w->q.table), 1) == -1)
 			api_watch_fsm(w, API_WATCH_EV_OVERFLOW, "send buffer "
 			    "full");
 	}
-	if (fan.json != NULL)
-		evbuffer_free(fan.json);
-	if (fan.table != NULL)
-		evbuffer_free(fan.table);
+	for (i = 0; i < 6; i++)
+		if (fan.ev[i / 2][i % 2] != NULL)
+			evbuffer_free(fan.ev[i / 2][i % 2]);
 }
 
 /* Replay of a current object as ADDED. */

@@ -617,9 +617,11 @@ store_batch_put_num(leveldb_writebatch_t *wb, const char *key, uint64_t v,
 }
 
 /*
- * Tells added from modified, and keeps a deleted object's value for the
- * change log and the subscribers: one read per object op. A delete of an
- * object that is not there changes nothing and is not logged.
+ * Tells added from modified, and keeps the value an object had for the
+ * subscribers (a watch with a selector tells an object leaving it from
+ * one changing in it) and, for a delete, the change log: one read per
+ * object op. A delete of an object that is not there changes nothing and
+ * is not logged.
  */
 static void
 store_batch_classify(struct store *s, struct store_op *op)
@@ -649,8 +651,7 @@ store_batch_classify(struct store *s, struct store_op *op)
 		return;
 	}
 	op->logged = 1;
-	if (op->buf == NULL && store_value_check(raw, rawlen, &payload, &plen,
-	    &why) == 0) {
+	if (store_value_check(raw, rawlen, &payload, &plen, &why) == 0) {
 		op->old = xmalloc(plen + 1);
 		memcpy(op->old, payload, plen + 1);
 		op->oldlen = plen;
@@ -668,13 +669,14 @@ store_batch_log(leveldb_writebatch_t *wb, const struct store_op *op,
 
 	snprintf(key, sizeof(key), STORE_LOG_PREFIX "%0*" PRIu64 "/%06zu",
 	    STORE_LOG_REVLEN, rev, idx);
-	plen = 1 + klen + 1 + op->oldlen;
+	plen = 1 + klen + 1 + (op->type == STORE_CHANGE_DELETED ? op->oldlen :
+	    0);
 	payload = xmalloc(plen);
 	payload[0] = op->type == STORE_CHANGE_ADDED ? 'A' :
 	    op->type == STORE_CHANGE_MODIFIED ? 'M' : 'D';
 	memcpy(payload + 1, op->key, klen);
 	payload[1 + klen] = '\n';
-	if (op->oldlen > 0)
+	if (op->type == STORE_CHANGE_DELETED && op->oldlen > 0)
 		memcpy(payload + 2 + klen, op->old, op->oldlen);
 	buf = store_value_alloc(payload, plen, &len);
 	free(payload);

@@ -112,8 +112,9 @@ enum store_change_type {
 
 /*
  * One change as subscribers see it: val is NULL for a delete. For an
- * object (STORE_LOG_SCOPE) that was deleted, old is the value it had.
- * The strings are valid only during the callback.
+ * object (STORE_LOG_SCOPE) that was modified or deleted, old is the value
+ * it had before (store_log_scan tells it for deletes only). The strings
+ * are valid only during the callback.
  */
 struct store_change {
 	const char		*key;

@@ -363,3 +363,37 @@ def test_fan_out_and_stalled_watcher(kube_cluster, node_es):
         if stalled is not None:
             stalled.close()
         delete_pods(kube_cluster, name)
+
+
+def test_watch_selector_transitions(kube_cluster, node_es):
+    """A relabel out of a watch's selector is DELETED (the object as it
+    was), back into it ADDED; a change within it MODIFIED."""
+    es, node = node_es, node_es.node
+    name = node + "-sel"
+    kube_cluster.kubectl("create", "-f", "-", input=pod_doc(
+        name, node, {"app": "in"}))
+    w = None
+    try:
+        wait_for(lambda: local_pod(es, name), "the pod locally", es=es)
+        rv = json.loads(es.get("/api/v1/namespaces/default/pods")[2])[
+            "metadata"]["resourceVersion"]
+        w = Watch(es, "/api/v1/namespaces/default/pods?watch=1&"
+                  "labelSelector=app%3Din&resourceVersion=" + rv,
+                  timeout=30)
+        kube_cluster.kubectl("label", "--overwrite", "pod", name, "step=1")
+        kube_cluster.kubectl("label", "--overwrite", "pod", name, "app=out")
+        kube_cluster.kubectl("label", "--overwrite", "pod", name, "step=2")
+        kube_cluster.kubectl("label", "--overwrite", "pod", name, "app=in")
+        evs = [w.event() for _ in range(3)]
+        assert [e["type"] for e in evs] == ["MODIFIED", "DELETED", "ADDED"]
+        assert evs[0]["object"]["metadata"]["labels"]["step"] == "1"
+        # the object as it was when it left, at the revision it left
+        assert evs[1]["object"]["metadata"]["labels"]["app"] == "in"
+        assert int(evs[1]["object"]["metadata"]["resourceVersion"]) > int(
+            evs[0]["object"]["metadata"]["resourceVersion"])
+        assert evs[2]["object"]["metadata"]["labels"] == {"app": "in",
+                                                          "step": "2"}
+    finally:
+        if w is not None:
+            w.close()
+        delete_pods(kube_cluster, name)

@@ -46,7 +46,7 @@ struct mqtt_sub {
 	char			*filter;
 	mqtt_msg_cb		 cb;
 	void			*arg;
-	int			 dead;	/* unsubscribed during a dispatch */
+	int			 dead;	/* unsubscribed while dispatching */
 };
 TAILQ_HEAD(mqtt_subs, mqtt_sub);
 
@@ -330,7 +330,8 @@ mqtt_dump(struct mqtt *m)
 	if (m->client != NULL) {
 		mqtt_client_get_stats(m->client, &cs);
 		log_info("state: mqtt external broker %s: %s, %llu sessions, "
-		    "%llu in, %llu out, %llu dropped, %llu echoes, %llu bridged",
+		    "%llu in, %llu out, %llu dropped, %llu echoes, "
+		    "%llu bridged",
 		    m->conf->mqtt_server, mqtt_client_state(m->client),
 		    cs.connects, cs.msgs_in, cs.msgs_out, cs.dropped, cs.echoes,
 		    m->bridged);

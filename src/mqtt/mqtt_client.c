@@ -61,7 +61,7 @@
 enum mqtt_client_state {
 	MQTT_CLIENT_WAITING,	/* back-off before the next attempt */
 	MQTT_CLIENT_RESOLVING,	/* evdns looks the broker's name up */
-	MQTT_CLIENT_CONNECTING,	/* TCP connect, CONNECT sent, no CONNACK */
+	MQTT_CLIENT_CONNECTING,	/* connect, CONNECT sent, no CONNACK */
 	MQTT_CLIENT_CONNECTED,	/* session up */
 	MQTT_CLIENT_CLOSED,	/* being freed */
 };
@@ -73,9 +73,9 @@ static const char *const mqtt_client_state_names[] = {
 enum mqtt_client_event {
 	MQTT_CLIENT_EV_TIMER,		/* the state's timer fired */
 	MQTT_CLIENT_EV_RESOLVED,	/* c->addr holds the address */
-	MQTT_CLIENT_EV_FAILED,		/* resolving or connecting failed */
+	MQTT_CLIENT_EV_FAILED,		/* resolving or connecting */
 	MQTT_CLIENT_EV_CONNACK,		/* the broker accepted us */
-	MQTT_CLIENT_EV_LOST,		/* refused, closed, or a socket error */
+	MQTT_CLIENT_EV_LOST,		/* refused, closed, socket error */
 	MQTT_CLIENT_EV_CLOSE,
 };
 
@@ -107,8 +107,8 @@ struct mqtt_client {
 	struct event_base		*base;
 	struct evdns_base		*dns;
 	struct evdns_getaddrinfo_request *dnsreq;
-	struct mosquitto		*mosq;		/* this attempt's */
-	struct mosquitto		*dead;		/* destroyed by ev_reap */
+	struct mosquitto		*mosq;		/* this attempt */
+	struct mosquitto		*dead;		/* ev_reap frees */
 	char				*url;
 	char				*host;
 	int				 port;
@@ -122,10 +122,10 @@ struct mqtt_client {
 	struct event			 ev_write;
 	struct event			 ev_timer;
 	struct event			 ev_reap;
-	int				 io;		/* ev_read, ev_write set */
+	int				 io;		/* fd events set */
 	struct backoff			 bo;
 	char				*why;		/* last failure */
-	int				 told;		/* failure streak logged */
+	int				 told;		/* failure logged */
 	const char			*ev_why;	/* during an event */
 	struct mqtt_client_subs		 subs;
 	struct mqtt_client_pendings	 pending;
@@ -278,7 +278,7 @@ mqtt_client_drop(struct mqtt_client *c)
 	if (c->mosq == NULL)
 		return;
 	if (c->dead != NULL)
-		mosquitto_destroy(c->dead);	/* never in a callback of it */
+		mosquitto_destroy(c->dead);	/* not in its callback */
 	c->dead = c->mosq;
 	c->mosq = NULL;
 	event_active(&c->ev_reap, EV_TIMEOUT, 0);
@@ -636,7 +636,7 @@ mqtt_client_fsm(struct mqtt_client *c, enum mqtt_client_event ev,
 		break;
 	case MQTT_CLIENT_CONNECTED:
 		if (ev == MQTT_CLIENT_EV_TIMER) {
-			/* Keep-alive: PINGREQ when due, loss when unanswered. */
+			/* Keep-alive: PINGREQ when due, loss if unanswered. */
 			mosquitto_loop_misc(c->mosq);
 			if (c->state == MQTT_CLIENT_CONNECTED) {
 				mqtt_client_want_write(c);

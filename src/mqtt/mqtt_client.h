@@ -35,8 +35,8 @@ void		 mqtt_client_free(struct mqtt_client *);
  * Subscribes to a valid filter now and on every reconnect; counted, so
  * each mqtt_client_subscribe wants one mqtt_client_unsubscribe.
  */
-void		 mqtt_client_subscribe(struct mqtt_client *, const char *filter,
-		    int qos);
+void		 mqtt_client_subscribe(struct mqtt_client *,
+		    const char *filter, int qos);
 void		 mqtt_client_unsubscribe(struct mqtt_client *,
 		    const char *filter);
 /*
@@ -58,7 +58,7 @@ struct mqtt_client_stats {
 	unsigned long long	msgs_in;
 	unsigned long long	msgs_out;
 	unsigned long long	dropped;	/* queue overflow, too large */
-	unsigned long long	echoes;		/* own messages not handed back */
+	unsigned long long	echoes;		/* own messages dropped */
 };
 void		 mqtt_client_get_stats(struct mqtt_client *,
 		    struct mqtt_client_stats *);

@@ -351,11 +351,11 @@ static cJSON *
 twin_model(struct twin *t, const cJSON *obj)
 {
 	const char	*ns = json_get_string(obj, "metadata.namespace");
-	const char	*name = json_get_string(obj, "spec.deviceModelRef.name");
+	const char	*name;
 	cJSON		*model;
 	char		*key;
 
-	if (name == NULL)
+	if ((name = json_get_string(obj, "spec.deviceModelRef.name")) == NULL)
 		return NULL;
 	key = store_key_object(TWIN_MODELS, ns != NULL ? ns : "", name);
 	model = twin_load(t, key, NULL);

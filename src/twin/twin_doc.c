@@ -97,7 +97,8 @@ twin_doc_value_ok(const char *type, const char *value)
 	if (strcmp(type, "string") == 0 || strcmp(type, "bytes") == 0)
 		return 1;
 	if (strcmp(type, "boolean") == 0)
-		return strcmp(value, "true") == 0 || strcmp(value, "false") == 0;
+		return strcmp(value, "true") == 0 ||
+		    strcmp(value, "false") == 0;
 	if (*value == '\0' || strchr(" \t\n", *value) != NULL)
 		return 0;
 	errno = 0;

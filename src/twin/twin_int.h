@@ -32,10 +32,12 @@
 
 enum twin_topic_kind {
 	TWIN_TOPIC_NONE,
-	TWIN_TOPIC_MEMBERSHIP_GET,	/* $hw/events/node/<node>/membership/get */
-	TWIN_TOPIC_TWIN_UPDATE,		/* $hw/events/device/<id>/twin/update */
-	TWIN_TOPIC_TWIN_GET,		/* $hw/events/device/<id>/twin/get */
-	TWIN_TOPIC_STATE_UPDATE,	/* $hw/events/device/<id>/state/update */
+	/* $hw/events/node/<node>/membership/get */
+	TWIN_TOPIC_MEMBERSHIP_GET,
+	/* $hw/events/device/<id>/{twin/update,twin/get,state/update} */
+	TWIN_TOPIC_TWIN_UPDATE,
+	TWIN_TOPIC_TWIN_GET,
+	TWIN_TOPIC_STATE_UPDATE,
 };
 
 /* twin_topic.c */
@@ -106,11 +108,11 @@ cJSON	*twin_doc_delta(const cJSON *twin);
 char	*twin_doc_error(const char *event_id, int64_t now, int code,
 	    const char *reason);
 /* {"event_id","timestamp", key: item}; item is taken (may be NULL). */
-char	*twin_doc_message(const char *event_id, int64_t now, const char *key,
-	    cJSON *item);
+char	*twin_doc_message(const char *event_id, int64_t now,
+	    const char *key, cJSON *item);
 /* {"event_id","timestamp","added_devices","removed_devices"}; taken. */
-char	*twin_doc_membership(const char *event_id, int64_t now, cJSON *added,
-	    cJSON *removed);
+char	*twin_doc_membership(const char *event_id, int64_t now,
+	    cJSON *added, cJSON *removed);
 /* {"event_id","timestamp","twin": twin, "delta": delta}; delta taken. */
 char	*twin_doc_delta_message(const char *event_id, int64_t now,
 	    const cJSON *twin, cJSON *delta);

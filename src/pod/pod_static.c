@@ -570,10 +570,17 @@ pod_static_mirror_uid(struct pod_room *room, const char *ns,
 static int
 pod_static_asked(struct pod_static *st, const char *key)
 {
-	struct pod_static_req	*r;
+	struct pod_static_req	*r, *next;
 	uint64_t		 now = clock_mono_ms();
 
-	TAILQ_FOREACH(r, &st->reqs, entry) {
+	TAILQ_FOREACH_SAFE(r, &st->reqs, entry, next) {
+		if (now - r->at > POD_STATIC_MIRROR_MS * 9) {
+			/* long answered one way or the other */
+			TAILQ_REMOVE(&st->reqs, r, entry);
+			free(r->key);
+			free(r);
+			continue;
+		}
 		if (strcmp(r->key, key) != 0)
 			continue;
 		if (now - r->at < POD_STATIC_MIRROR_MS * 3)
@@ -649,7 +656,6 @@ pod_static_mirror_check(struct pod_static *st, const char *ns,
 		return;
 	xasprintf(&skey, "%s%s/%s", POD_KEY_STATIC, ns, name);
 	mkey = store_key_object("pods", ns, name);
-	xasprintf(&rkey, "%s/%s", ns, name);
 	spod = pod_static_get(st->room, skey);
 	mpod = pod_static_get(st->room, mkey);
 	m = pod_static_mirror_of(mpod);
@@ -659,17 +665,21 @@ pod_static_mirror_check(struct pod_static *st, const char *ns,
 	    suid == NULL || strcmp(m, suid) != 0) &&
 	    (spod != NULL || m != NULL)) {
 		/* stale or foreign: delete it; a fresh one follows */
+		xasprintf(&rkey, "delete %s", uid);
 		if (!pod_static_asked(st, rkey) &&
 		    kube_pod_finalize(k, ns, name, uid) == 0)
 			log_info("static pods: deleting the mirror pod of "
 			    "%s/%s: %s", ns, name, spod == NULL ?
 			    "the static pod is gone" : "it is out of date");
-	} else if (mpod == NULL && spod != NULL && !pod_static_asked(st,
-	    rkey))
-		pod_static_mirror_create(st, spod, ns, name, node_uid);
+		free(rkey);
+	} else if (mpod == NULL && spod != NULL) {
+		xasprintf(&rkey, "create %s", suid != NULL ? suid : "");
+		if (!pod_static_asked(st, rkey))
+			pod_static_mirror_create(st, spod, ns, name, node_uid);
+		free(rkey);
+	}
 	cJSON_Delete(spod);
 	cJSON_Delete(mpod);
-	free(rkey);
 	free(mkey);
 	free(skey);
 }
@@ -691,6 +701,25 @@ pod_static_mirror_scan_cb(const char *key, const char *val, size_t len,
 	return 0;
 }
 
+/* Every mirror pod in o/pods/, whose static pod may be gone. */
+static int
+pod_static_mirror_pods_cb(const char *key, const char *val, size_t len,
+    void *arg)
+{
+	struct pod_static	*st = arg;
+	const char		*p = key + strlen(POD_KEY_CLUSTER), *slash;
+	char			*ns;
+
+	/* cheap test first: only mirror pods are checked */
+	if (memmem(val, len, POD_ANN_MIRROR, strlen(POD_ANN_MIRROR)) ==
+	    NULL || (slash = strchr(p, '/')) == NULL)
+		return 0;
+	ns = xstrndup(p, (size_t)(slash - p));
+	pod_static_mirror_check(st, ns, slash + 1);
+	free(ns);
+	return 0;
+}
+
 static void
 pod_static_mirror_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -698,6 +727,8 @@ pod_static_mirror_cb(evutil_socket_t fd, short what, void *arg)
 	struct timeval		 tv = { POD_STATIC_MIRROR_MS / 1000, 0 };
 
 	store_scan(st->room->store, POD_KEY_STATIC, pod_static_mirror_scan_cb,
+	    st);
+	store_scan(st->room->store, POD_KEY_CLUSTER, pod_static_mirror_pods_cb,
 	    st);
 	evtimer_add(st->ev_mirror, &tv);
 }

@@ -38,6 +38,7 @@
 #define POD_SYNC_RESYNC_MS	20000
 #define POD_SYNC_RETRY_MIN_MS	1000
 #define POD_SYNC_RETRY_MAX_MS	30000
+#define POD_SYNC_SANDBOX_MAX_MS	60000
 
 static const char *const pod_sync_state_names[] = {
 	"idle", "observing", "acting", "done",
@@ -232,6 +233,8 @@ pod_sync_new(struct pod_room *room, const char *key, cJSON *pod,
 	TAILQ_INIT(&ps->ops);
 	backoff_init(&ps->retry, POD_SYNC_RETRY_MIN_MS, POD_SYNC_RETRY_MAX_MS,
 	    POD_SYNC_RESYNC_MS);
+	backoff_init(&ps->sandbox_retry, POD_SYNC_RETRY_MIN_MS,
+	    POD_SYNC_SANDBOX_MAX_MS, POD_SYNC_SANDBOX_MAX_MS);
 	if ((ps->ev_timer = evtimer_new(room->base, pod_sync_timer_cb,
 	    ps)) == NULL || (ps->ev_kick = event_new(room->base, -1, 0,
 	    pod_sync_kick_cb, ps)) == NULL)

@@ -1,0 +1,92 @@
+"""Termination against a real containerd: a container that ignores SIGTERM
+is killed when the pod's grace period ends (not before), one that exits on
+SIGTERM goes at once, a preStop hook runs before the stop; an orphan (a
+pod removed while edgesite was down) is found by the relist and removed,
+and edgesite stopped with SIGTERM leaves its pods running."""
+import os
+import time
+
+from containerd import containerd  # noqa: F401
+from podutil import (busybox_pod, remove_manifest, running, runtime_yaml,
+                     sandboxes, static_name, wait_for, wait_status,
+                     write_manifest)
+
+STUBBORN = ["sh", "-c", "trap 'echo ignoring TERM' TERM; "
+            "while true; do sleep 1; done"]
+
+
+def test_grace_period_is_honoured(containerd, edgesite_factory):
+    es = edgesite_factory(runtime_yaml(containerd))
+    write_manifest(es, "slow.yaml", busybox_pod("slow", STUBBORN, grace=6))
+    write_manifest(es, "quick.yaml", busybox_pod(
+        "quick", ["sh", "-c", "trap 'exit 0' TERM; "
+                  "while true; do sleep 0.2; done"], grace=30))
+    es.start()
+    slow, quick = static_name("slow"), static_name("quick")
+    wait_status(es, "default", slow, running)
+    wait_status(es, "default", quick, running)
+
+    t0 = time.monotonic()
+    remove_manifest(es, "slow.yaml")
+    remove_manifest(es, "quick.yaml")
+    wait_for(lambda: not sandboxes(containerd, "default", quick),
+             timeout=30, interval=0.1, what="the quick pod removed")
+    t_quick = time.monotonic() - t0
+    wait_for(lambda: not sandboxes(containerd, "default", slow),
+             timeout=40, interval=0.1, what="the slow pod removed")
+    t_slow = time.monotonic() - t0
+    # SIGKILL only once the 6 s are over; SIGTERM is enough for the other
+    assert t_slow >= 5.5, t_slow
+    assert t_quick < 5, t_quick
+    es.wait_log(r"pod default/%s: stopping container c \w+, grace 6s" %
+                slow)
+    es.wait_log(r"pod default/%s: terminating, grace period 6s" % slow)
+
+
+def test_prestop_hook_runs_first(containerd, edgesite_factory):
+    es = edgesite_factory(runtime_yaml(containerd))
+    out = es.tmp / "hook-out"
+    hook = ("    lifecycle:\n      preStop:\n        exec:\n          "
+            "command: [sh, -c, \"echo stopping > /out/hook\"]\n"
+            "    volumeMounts:\n    - {name: out, mountPath: /out}\n")
+    vol = ("  volumes:\n  - name: out\n    hostPath:\n      path: %s\n"
+           "      type: DirectoryOrCreate\n" % out)
+    write_manifest(es, "hook.yaml", busybox_pod(
+        "hook", ["sleep", "1000"], extra_container=hook, extra_spec=vol,
+        grace=3))
+    es.start()
+    name = static_name("hook")
+    wait_status(es, "default", name, running)
+    assert not (out / "hook").exists()
+    remove_manifest(es, "hook.yaml")
+    wait_for(lambda: not sandboxes(containerd, "default", name),
+             timeout=30, what="the pod removed")
+    assert (out / "hook").read_text() == "stopping\n"
+    assert os.path.isdir(out)		# a hostPath is never removed
+
+
+def test_orphans_are_removed(containerd, edgesite_factory):
+    es = edgesite_factory(runtime_yaml(containerd))
+    write_manifest(es, "keep.yaml", busybox_pod("keep", ["sleep", "1000"],
+                                                grace=1))
+    write_manifest(es, "gone.yaml", busybox_pod("gone", ["sleep", "1000"],
+                                                grace=1))
+    es.start()
+    keep, gone = static_name("keep"), static_name("gone")
+    st = wait_status(es, "default", keep, running)
+    wait_status(es, "default", gone, running)
+    cid = st["containerStatuses"][0]["containerID"]
+    # SIGTERM leaves the pods running
+    assert es.stop() == 0
+    assert sandboxes(containerd, "default", keep)[0][1]
+    remove_manifest(es, "gone.yaml")
+    start = len(es.log())
+    es.start()
+    es.wait_log(r"pod default/%s: runtime objects of uid \w+ belong to no "
+                r"pod, removing them" % gone, start=start, timeout=20)
+    wait_for(lambda: not sandboxes(containerd, "default", gone),
+             timeout=30, what="the orphan removed")
+    # the pod still there was adopted, not restarted
+    st = wait_status(es, "default", keep, running)
+    assert st["containerStatuses"][0]["containerID"] == cid
+    assert len(sandboxes(containerd, "default", keep)) == 1

@@ -91,7 +91,7 @@ def second(kube_cluster):
 
 
 def test_failover_to_the_other_apiserver(kube_cluster, second,
-                                         edgesite_factory):
+                                         edgesite_factory, tmp_path):
     first = second  # edgesite starts on the extra one, which then stops
     es = edgesite_factory(
         "controller:\n"
@@ -100,9 +100,11 @@ def test_failover_to_the_other_apiserver(kube_cluster, second,
         "    kubeconfig: %s\n"
         "    node-name: %s\n"
         "edged:\n"
-        "  node-status-update-frequency: 2s\n" % (
+        "  node-status-update-frequency: 2s\n"
+        # Never the machine's containerd.
+        "  remote-runtime-endpoint: unix://%s\n" % (
             first, kube_cluster.url, kube_cluster.node_kubeconfig(NODE),
-            NODE))
+            NODE, tmp_path / "no-runtime.sock"))
     es.start()
     es.wait_log(r"kube: node %s, apiserver %s" % (NODE, re.escape(first)))
     es.wait_log(r"pods: listing -> watching", timeout=30)

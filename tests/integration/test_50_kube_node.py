@@ -100,13 +100,18 @@ def cleanup(cluster, name):
 
 
 @pytest.fixture
-def edge_node(kube_cluster, edgesite_factory):
+def edge_node(kube_cluster, edgesite_factory, tmp_path):
     """Makes (not starts) an edgesite joined as a fresh node; returns
     (edgesite, node name). The Node and Lease are deleted afterwards."""
     made = []
 
     def make(extra="", name=None):
         name = name or "es-%s" % uuid.uuid4().hex[:8]
+        # Never the machine's containerd, whatever extra says of edged.
+        if extra.startswith("edged:\n"):
+            extra = extra.replace("edged:\n", "edged:\n"
+                                  "  remote-runtime-endpoint: unix://%s\n" %
+                                  (tmp_path / "no-runtime.sock"), 1)
         es = edgesite_factory(
             "controller:\n"
             "  kube:\n"

@@ -219,9 +219,21 @@ def pub(port, topic, message=None, qos=0, retain=False, extra=(),
                           timeout=timeout)
 
 
+_RUNNING = []
+
+
+def kill_subs():
+    """Kills the mosquitto_sub processes still running (test teardown)."""
+    while _RUNNING:
+        proc = _RUNNING.pop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
 class Sub:
     """A mosquitto_sub running in the background, printing
-    "topic qos retain payload" per message."""
+    "topic qos retain payload" per message; kill_subs() ends those left."""
 
     def __init__(self, port, *topics, qos=0, extra=(), count=None,
                  fmt="%t %q %r %p"):
@@ -234,6 +246,7 @@ class Sub:
         args += list(extra)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
+        _RUNNING.append(self.proc)
 
     def lines(self, timeout=10):
         """Waits for exit (after -C messages or -W) and returns the lines."""

@@ -9,7 +9,13 @@ import pytest
 
 from conftest import free_port
 from mqtt_raw import (CONNACK, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC,
-                   PUBREL, RawClient, Sub, pub, wait_subscribed)
+                      PUBREL, RawClient, Sub, kill_subs, pub, wait_subscribed)
+
+
+@pytest.fixture(autouse=True)
+def _kill_subs():
+    yield
+    kill_subs()
 
 
 @pytest.fixture

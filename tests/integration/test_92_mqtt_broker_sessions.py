@@ -8,8 +8,15 @@ import signal
 import pytest
 
 from conftest import free_port
-from mqtt_raw import (PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, RawClient,
-                      Sub, broker_stats, pub, wait_clients, wait_subscribed)
+from mqtt_raw import (PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, RawClient, Sub,
+                      broker_stats, kill_subs, pub, wait_clients,
+                      wait_subscribed)
+
+
+@pytest.fixture(autouse=True)
+def _kill_subs():
+    yield
+    kill_subs()
 
 
 def conf(port, extra=""):

@@ -11,7 +11,14 @@ import subprocess
 import pytest
 
 from conftest import free_port
-from mqtt_raw import RawClient, Sub, pub, wait_subscribed
+from mqtt_raw import RawClient, Sub, kill_subs, pub, wait_subscribed
+
+
+@pytest.fixture(autouse=True)
+def _kill_subs():
+    yield
+    kill_subs()
+
 
 # Written by mosquitto_passwd 2.0 (Debian 12) for alice / "secret".
 ALICE = ("alice:$7$101$lFwX1ogm3EJwVvpD$t00PcJHI8Cuaw2Zt3Z2zYX1K3W0CdlIWsmXc"

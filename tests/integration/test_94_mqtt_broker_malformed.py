@@ -6,8 +6,9 @@ connected all along keeps getting its messages."""
 import pytest
 
 from conftest import free_port
-from mqtt_raw import (PUBACK, PUBLISH, RawClient, Sub, broker_stats, mstr,
-                      packet, pub, publish_packet, wait_subscribed)
+from mqtt_raw import (PUBACK, PUBLISH, RawClient, Sub, broker_stats,
+                      kill_subs, mstr, packet, pub, publish_packet,
+                      wait_subscribed)
 
 CASES = [
     # (name, bytes sent after a good CONNECT, expected log text)
@@ -39,6 +40,12 @@ CASES = [
     ("PINGREQ with a body", b"\xc0\x01\x00",
      r"malformed PINGREQ packet: packet has a body where none is allowed"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _kill_subs():
+    yield
+    kill_subs()
 
 
 @pytest.fixture

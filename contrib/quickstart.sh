@@ -7,7 +7,8 @@
 # (pause) and busybox images are built locally (contrib/images) and
 # imported into a containerd of its own, with its socket, config and data
 # under the state directory; a system containerd is left alone.
-# Its state goes to ${EDGESITE_STATE:-/var/lib/edgesite}; stop it with ^C.
+# Its state goes to ${EDGESITE_STATE:-/var/lib/edgesite}; stop it with ^C
+# (the demo pod is then removed and that containerd stopped).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -64,9 +65,19 @@ cat >"$ctd/cni/10-edgesite.conflist" <<EOF
   {"type": "portmap", "capabilities": {"portMappings": true}},
   {"type": "loopback"}]}
 EOF
-containerd --config "$ctd/config.toml" >"$ctd/containerd.log" 2>&1 &
+# Its own session: ^C stops edgesite first, then the demo is cleaned up.
+setsid containerd --config "$ctd/config.toml" >"$ctd/containerd.log" 2>&1 &
 ctd_pid=$!
-trap 'kill $ctd_pid 2>/dev/null' EXIT
+cleanup() {
+	local cri=build/release/tests/unit/cri_call ep=unix://$ctd/containerd.sock
+	for s in $("$cri" -e "$ep" list-sandboxes 2>/dev/null |
+	    awk '/^sandbox /{print $2}'); do
+		"$cri" -e "$ep" stop-sandbox "$s" -- remove-sandbox "$s" \
+		    >/dev/null 2>&1 || true
+	done
+	kill "$ctd_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
 for _ in $(seq 100); do
 	ctr -a "$ctd/containerd.sock" version >/dev/null 2>&1 && break
 	sleep 0.1

@@ -24,12 +24,21 @@
 /* Deepest nesting a skipped value may have. */
 #define API_TEXT_MAX_DEPTH	512
 
-/* JSON's insignificant whitespace. */
+/*
+ * Whitespace as cJSON skips it (any control character or space), so the
+ * scanner reads every text the store's JSON parser accepted.
+ */
+static int
+api_text_is_ws(char c)
+{
+	return (unsigned char)c <= ' ';
+}
+
+/* Past whitespace. */
 static const char *
 api_text_ws(const char *p, const char *end)
 {
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
-	    *p == '\r'))
+	while (p < end && api_text_is_ws(*p))
 		p++;
 	return p;
 }
@@ -95,8 +104,8 @@ api_text_skip_value(const char *p, const char *end)
 	if (*p == '{' || *p == '[')
 		return api_text_skip_nested(p, end);
 	/* number, true, false, null */
-	while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' &&
-	    *p != '\t' && *p != '\n' && *p != '\r')
+	while (p < end && *p != ',' && *p != '}' && *p != ']' &&
+	    !api_text_is_ws(*p))
 		p++;
 	return p;
 }

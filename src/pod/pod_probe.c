@@ -174,12 +174,11 @@ pod_probe_exec_cb(const struct cri_reply *r, void *arg)
 		return;
 	}
 	n = x->stdout.len < sizeof(out) - 1 ? x->stdout.len : sizeof(out) - 1;
-	if (n == 0) {
-		n = x->stderr.len < sizeof(out) - 1 ? x->stderr.len :
-		    sizeof(out) - 1;
-		memcpy(out, x->stderr.data, n);
-	} else
+	if (n > 0)
 		memcpy(out, x->stdout.data, n);
+	else if ((n = x->stderr.len < sizeof(out) - 1 ? x->stderr.len :
+	    sizeof(out) - 1) > 0)
+		memcpy(out, x->stderr.data, n);
 	out[n] = '\0';
 	if (x->exit_code == 0)
 		pod_probe_result(p, 1, "%s", "");

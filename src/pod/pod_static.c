@@ -423,7 +423,8 @@ pod_static_readdir(struct pod_static *st)
 		}
 		closedir(d);
 	}
-	qsort(names, n, sizeof(*names), pod_static_cmp);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), pod_static_cmp);
 	for (i = 0; i < n; i++) {
 		pod_static_entry(st, names[i]);
 		free(names[i]);

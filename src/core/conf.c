@@ -282,7 +282,12 @@ conf_set(struct conf *c, const struct conf_option *o, const char *s,
 static void
 conf_finish(struct conf *c)
 {
-	if (c->remote_image_endpoint[0] == '\0') {
+	const struct conf_option	*o;
+
+	/* unless the file set it, the image endpoint is the runtime's */
+	o = conf_find("edged.remote-image-endpoint");
+	if (c->remote_image_endpoint[0] == '\0' || (o != NULL &&
+	    conf_line(c, o) == 0)) {
 		free(c->remote_image_endpoint);
 		c->remote_image_endpoint = xstrdup(c->remote_runtime_endpoint);
 	}

@@ -212,6 +212,14 @@ test_new_layout_values(void)
 	CHECK_STR(c->trace, "kube,cri");
 	conf_free(c);
 
+	/* the image endpoint follows a runtime endpoint the file sets */
+	c = test_load("edged:\n  remote-runtime-endpoint: unix:///tmp/r.sock\n");
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK_STR(c->remote_image_endpoint, "unix:///tmp/r.sock");
+	conf_free(c);
+
 	c = test_load("controller:\n  kube:\n    master: \"https://a:1, "
 	    "http://b\"\n");
 	if (c != NULL) {

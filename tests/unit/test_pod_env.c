@@ -30,6 +30,16 @@ lookup(const char *resource, const char *ns, const char *name, void *arg)
 		    "\"bad-name!\":\"x\"}}");
 	if (strcmp(resource, "secrets") == 0 && strcmp(name, "sec") == 0)
 		return obj("{\"data\":{\"password\":\"czNjcjN0\"}}");
+	/* {"auths":{"registry.example:5000":{"auth":"dXNlcjpwYXNz"}}} */
+	if (strcmp(resource, "secrets") == 0 && strcmp(name, "regcred") == 0)
+		return obj("{\"type\":\"kubernetes.io/dockerconfigjson\","
+		    "\"data\":{\".dockerconfigjson\":\"eyJhdXRocyI6eyJyZWdpc3Ry"
+		    "eS5leGFtcGxlOjUwMDAiOnsiYXV0aCI6ImRYTmxjanB3WVhOeiJ9fX0=\"}}");
+	/* {"https://index.docker.io/v1/":{"username":"hub","password":"pw"}} */
+	if (strcmp(resource, "secrets") == 0 && strcmp(name, "hubcfg") == 0)
+		return obj("{\"type\":\"kubernetes.io/dockercfg\",\"data\":{"
+		    "\".dockercfg\":\"eyJodHRwczovL2luZGV4LmRvY2tlci5pby92MS8iOn"
+		    "sidXNlcm5hbWUiOiJodWIiLCJwYXNzd29yZCI6InB3In19\"}}");
 	return NULL;
 }
 
@@ -218,9 +228,35 @@ test_expand_list(void)
 	pod_envs_clear(&e);
 }
 
+static void
+test_pull_auth(void)
+{
+	struct pod_auth	 a;
+	struct pod_ctx	 x;
+	cJSON		*p;
+
+	p = obj("{\"metadata\":{\"namespace\":\"ns1\"},\"spec\":{"
+	    "\"imagePullSecrets\":[{\"name\":\"missing\"},{\"name\":"
+	    "\"regcred\"},{\"name\":\"hubcfg\"}]}}");
+	ctx_init(&x, p);
+	CHECK(pod_env_pull_auth(&x, "registry.example:5000/app:1", &a) == 0);
+	CHECK_STR(a.username, "user");
+	CHECK_STR(a.password, "pass");
+	CHECK_STR(a.server, "registry.example:5000");
+	pod_auth_clear(&a);
+	CHECK(pod_env_pull_auth(&x, "busybox:1.36", &a) == 0);
+	CHECK_STR(a.username, "hub");
+	CHECK_STR(a.password, "pw");
+	pod_auth_clear(&a);
+	CHECK(pod_env_pull_auth(&x, "other.example/app", &a) == 1);
+	CHECK(a.username == NULL);
+	cJSON_Delete(p);
+}
+
 int
 main(void)
 {
+	test_pull_auth();
 	test_expand();
 	test_build();
 	test_errors();

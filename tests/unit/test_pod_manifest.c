@@ -156,9 +156,85 @@ test_file(void)
 	cJSON_Delete(p);
 }
 
+/* The stored pod a manifest becomes; NULL when refused. */
+static cJSON *
+static_pod(const char *yaml, const char *node, const char *path, char *err,
+    size_t errlen)
+{
+	cJSON	*m, *p;
+
+	if ((m = parse(yaml, err, errlen)) == NULL)
+		return NULL;
+	if ((p = pod_static_pod(m, node, path, err, errlen)) == NULL)
+		cJSON_Delete(m);
+	return p;
+}
+
+static void
+test_static_pod(void)
+{
+	const char	*y = "metadata:\n  name: web\nspec:\n  containers:\n"
+			    "  - name: c\n    image: busybox:1.36\n"
+			    "    resources:\n      limits: {cpu: 1, memory: 1Gi}\n";
+	char		 err[256], uid[64];
+	cJSON		*p, *q, *c;
+
+	p = static_pod(y, "node1", "/m/web.yaml", err, sizeof(err));
+	CHECK(p != NULL);
+	if (p == NULL)
+		return;
+	CHECK_STR(json_get_string(p, "metadata.name"), "web-node1");
+	CHECK_STR(json_get_string(p, "metadata.namespace"), "default");
+	CHECK_STR(json_get_string(p, "kind"), "Pod");
+	CHECK_STR(json_get_string(p, "spec.nodeName"), "node1");
+	CHECK_STR(json_get_string(p, "spec.restartPolicy"), "Always");
+	CHECK_STR(json_get_string(p, "spec.dnsPolicy"), "ClusterFirst");
+	snprintf(uid, sizeof(uid), "%s", json_get_string(p, "metadata.uid"));
+	CHECK(strlen(uid) == 32);
+	CHECK_STR(cJSON_GetObjectItemCaseSensitive(json_get(p,
+	    "metadata.annotations"), "kubernetes.io/config.hash")->valuestring,
+	    uid);
+	CHECK_STR(cJSON_GetObjectItemCaseSensitive(json_get(p,
+	    "metadata.annotations"), "kubernetes.io/config.source")->valuestring,
+	    "file");
+	c = cJSON_GetArrayItem(json_get(p, "spec.containers"), 0);
+	CHECK_STR(json_get_string(c, "imagePullPolicy"), "IfNotPresent");
+	CHECK_STR(json_get_string(c, "terminationMessagePath"),
+	    "/dev/termination-log");
+	/* requests default to limits: a Guaranteed pod */
+	CHECK(pod_spec_qos(p) == POD_QOS_GUARANTEED);
+	CHECK(cJSON_GetArraySize(json_get(p, "spec.tolerations")) == 1);
+	/* the same file on the same node: the same uid; else another */
+	q = static_pod(y, "node1", "/m/web.yaml", err, sizeof(err));
+	CHECK_STR(json_get_string(q, "metadata.uid"), uid);
+	cJSON_Delete(q);
+	q = static_pod(y, "node2", "/m/web.yaml", err, sizeof(err));
+	CHECK(strcmp(json_get_string(q, "metadata.uid"), uid) != 0);
+	cJSON_Delete(q);
+	q = static_pod("metadata: {name: web}\nspec: {containers: "
+	    "[{name: c, image: busybox:1.37}]}\n", "node1", "/m/web.yaml", err,
+	    sizeof(err));
+	CHECK(strcmp(json_get_string(q, "metadata.uid"), uid) != 0);
+	cJSON_Delete(q);
+	cJSON_Delete(p);
+
+	CHECK(static_pod("kind: Deployment\nmetadata: {name: d}\nspec: {}\n",
+	    "n", "/p", err, sizeof(err)) == NULL);
+	CHECK_STR(err, "not a v1 Pod");
+	CHECK(static_pod("metadata: {}\nspec: {}\n", "n", "/p", err,
+	    sizeof(err)) == NULL);
+	CHECK(static_pod("metadata: {name: Bad_Name}\nspec: {}\n", "n", "/p",
+	    err, sizeof(err)) == NULL);
+	CHECK(static_pod("metadata: {name: x}\n", "n", "/p", err,
+	    sizeof(err)) == NULL);
+	CHECK_STR(err, "the pod has no spec");
+	CHECK(static_pod("[1, 2]\n", "n", "/p", err, sizeof(err)) == NULL);
+}
+
 int
 main(void)
 {
+	test_static_pod();
 	test_yaml_pod();
 	test_json_pod();
 	test_errors();

@@ -296,11 +296,8 @@ mqtt_conn_session(struct mqtt_conn *c, const char *id, int clean,
 		s = NULL;
 	}
 	*present = s != NULL;
-	if (s == NULL) {
+	if (s == NULL)
 		s = mqtt_session_new(b, id, clean);
-		if (!clean)
-			mqtt_persist_session(s);
-	}
 	return s;
 }
 
@@ -330,6 +327,8 @@ mqtt_conn_connect(struct mqtt_conn *c, const struct mqtt_packet *p)
 	c->sess = s;
 	free(s->username);
 	s->username = c->username != NULL ? xstrdup(c->username) : NULL;
+	if (!s->clean)
+		mqtt_persist_session(s);
 	if (k->will)
 		c->will = mqtt_bmsg_new(k->will_topic.p, k->will_topic.len,
 		    k->will_payload.p, k->will_payload.len, k->will_qos,

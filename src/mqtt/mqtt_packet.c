@@ -240,7 +240,7 @@ static int
 mqtt_decode_connack(struct mqtt_reader *r, struct mqtt_packet *p,
     const char **errstr)
 {
-	uint8_t	f;
+	uint8_t	f = 0;
 
 	if (r->len != 2) {
 		*errstr = "CONNACK is not 2 bytes long";

@@ -130,6 +130,22 @@ def test_will_on_abrupt_close_not_on_disconnect(broker):
     assert s.lines() == ["will/rude 1 0 gone"]
 
 
+def test_will_of_a_killed_mosquitto_sub(broker):
+    """mosquitto_sub --will-*: SIGKILL leaves no DISCONNECT, so the will
+    (retained here) goes out."""
+    port = broker.mqtt_port
+    s = Sub(port, "lwt/#", qos=1, count=1)
+    wait_subscribed(broker, 1)
+    dying = Sub(port, "x", extra=["-i", "dying", "--will-topic", "lwt/dying",
+                                  "--will-payload", "offline", "--will-qos",
+                                  "1", "--will-retain"])
+    wait_subscribed(broker, 2)
+    dying.proc.kill()
+    assert s.lines() == ["lwt/dying 1 0 offline"]
+    later = Sub(port, "lwt/#", count=1)
+    assert later.lines() == ["lwt/dying 0 1 offline"]
+
+
 def test_keepalive_expiry_publishes_will(broker):
     """Keep-alive 1 s: silence for 1.5 s closes the client."""
     port = broker.mqtt_port

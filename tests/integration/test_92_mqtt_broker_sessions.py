@@ -70,6 +70,22 @@ def test_queue_while_away_with_mosquitto_sub(broker):
                                  "away/5 2 0 m5"]
 
 
+def test_unsubscribe_with_mosquitto_sub(broker):
+    """mosquitto_sub -U drops a persistent subscription: nothing more is
+    queued for it."""
+    port = broker.mqtt_port
+    s = Sub(port, "un/a", "un/b", qos=1, extra=["-c", "-i", "unsub", "-E"])
+    assert s.lines() == []
+    wait_subscribed(broker, 2)
+    s = Sub(port, "un/b", qos=1, extra=["-c", "-i", "unsub", "-U", "un/a",
+                                        "-E"])
+    assert s.lines() == []
+    pub(port, "un/a", "gone", qos=1)
+    pub(port, "un/b", "kept", qos=1)
+    s = Sub(port, "un/b", qos=1, extra=["-c", "-i", "unsub", "-W", "2"])
+    assert s.lines() == ["un/b 1 0 kept"]
+
+
 def test_inflight_limit_and_redelivery(broker):
     """max-inflight 2: the third waits for an ack; what was in flight
     comes again with DUP after a reconnect, then the rest."""

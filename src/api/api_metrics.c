@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "core/xmalloc.h"
+#include "mqtt/mqtt_broker.h"
 #include "store/store.h"
 
 #define API_METRICS_CTYPE	"text/plain; version=0.0.4; charset=utf-8"
@@ -333,6 +334,34 @@ api_metrics_store(struct evbuffer *b, struct store *store)
 	    "Local revision of the store.", store_revision(store));
 }
 
+/* The embedded MQTT broker's families, when it runs. */
+static void
+api_metrics_mqtt(struct evbuffer *b)
+{
+	struct mqtt_broker		*mb;
+	struct mqtt_broker_stats	 st;
+
+	if ((mb = mqtt_broker_current()) == NULL)
+		return;
+	mqtt_broker_get_stats(mb, &st);
+	api_metrics_u64(b, "edgesite_mqtt_broker_clients", "gauge",
+	    "Clients connected to the embedded MQTT broker.", st.clients);
+	api_metrics_u64(b, "edgesite_mqtt_broker_subscriptions", "gauge",
+	    "Subscriptions held by the embedded MQTT broker.",
+	    st.subscriptions);
+	api_metrics_u64(b, "edgesite_mqtt_broker_retained_messages", "gauge",
+	    "Retained messages of the embedded MQTT broker.", st.retained);
+	api_metrics_u64(b, "edgesite_mqtt_broker_messages_received_total",
+	    "counter", "Messages published to the embedded MQTT broker, by "
+	    "clients and in-process.", st.msgs_in);
+	api_metrics_u64(b, "edgesite_mqtt_broker_messages_sent_total",
+	    "counter", "Messages the embedded MQTT broker sent to clients.",
+	    st.msgs_out);
+	api_metrics_u64(b, "edgesite_mqtt_broker_messages_dropped_total",
+	    "counter", "Messages the embedded MQTT broker dropped: queue full, "
+	    "client too slow, or denied by the ACL.", st.dropped);
+}
+
 /* The local endpoint's own families. */
 static void
 api_metrics_http(struct evbuffer *b, struct api *api)
@@ -390,6 +419,7 @@ api_metrics_serve(struct api_req *req)
 	api_metrics_process(b);
 	if (api->store != NULL)
 		api_metrics_store(b, api->store);
+	api_metrics_mqtt(b);
 	api_metrics_http(b, api);
 	api_metrics_lag(b, api->metrics);
 	api_reply(req, 200, API_METRICS_CTYPE, b);

@@ -205,3 +205,22 @@ def test_clients_do_not_share_failures(broker):
     half.close()
     pub(port, "ok", "fine")
     assert s.lines() == ["ok 0 0 fine"]
+
+
+def test_metrics(broker):
+    """/metrics carries the broker's counts."""
+    port = broker.mqtt_port
+    s = Sub(port, "m/#", qos=1, count=2)
+    wait_subscribed(broker, 1)
+    pub(port, "m/a", "1", qos=1, retain=True)
+    pub(port, "m/b", "2", qos=1)
+    assert len(s.lines()) == 2
+    status, _, body = broker.get("/metrics")
+    assert status == 200
+    values = dict(line.rsplit(" ", 1) for line in body.decode().splitlines()
+                  if line.startswith("edgesite_mqtt_broker_"))
+    assert values["edgesite_mqtt_broker_retained_messages"] == "1"
+    assert values["edgesite_mqtt_broker_messages_received_total"] == "2"
+    assert int(values["edgesite_mqtt_broker_messages_sent_total"]) >= 2
+    assert values["edgesite_mqtt_broker_messages_dropped_total"] == "0"
+    assert "edgesite_mqtt_broker_clients" in values

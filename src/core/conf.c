@@ -562,6 +562,26 @@ conf_walk_mapping(struct conf_loader *l, const char *prefix, yaml_node_t *map)
 	}
 }
 
+/* A TLS listener of the internal broker needs its certificate and key. */
+static void
+conf_check_mqtt_tls(struct conf_loader *l)
+{
+	const struct conf_option	*o;
+	struct conf			*c = l->c;
+	int				 ssl;
+
+	ssl = strncmp(c->mqtt_internal_server, "ssl://", 6) == 0;
+	if (c->mqtt_mode == CONF_MQTT_EXTERNAL ||
+	    (!ssl && c->mqtt_tls_listen[0] == '\0') ||
+	    (c->mqtt_tls_cert[0] != '\0' && c->mqtt_tls_key[0] != '\0'))
+		return;
+	o = conf_find(ssl ? "mqtt.internal-server" : "mqtt.tls-listen");
+	if (l->seen[o - conf_table].as == NULL)
+		return;
+	conf_error(l, l->seen[o - conf_table].value, "%s needs mqtt.tls-cert "
+	    "and mqtt.tls-key", o->path);
+}
+
 /* Checks that involve more than one option. */
 static void
 conf_check(struct conf_loader *l)
@@ -580,6 +600,7 @@ conf_check(struct conf_loader *l)
 		    ")", lo->path, c->image_gc_low_threshold, hi->path,
 		    c->image_gc_high_threshold);
 	}
+	conf_check_mqtt_tls(l);
 }
 
 /* Reports libyaml's parse error with its mark and context. */

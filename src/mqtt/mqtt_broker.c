@@ -349,6 +349,9 @@ mqtt_broker_new(struct event_base *base, const struct conf *conf,
 	b->base = base;
 	b->store = store;
 	b->max_packet = (size_t)conf->mqtt_max_packet_size;
+	/* Room for two of the largest packets, at least 1 MiB. */
+	b->out_max = 2 * b->max_packet > MQTT_OUT_MIN ? 2 * b->max_packet :
+	    MQTT_OUT_MIN;
 	b->max_inflight = (size_t)conf->mqtt_max_inflight;
 	b->queue_size = (size_t)conf->mqtt_session_queue_size;
 	TAILQ_INIT(&b->conns);

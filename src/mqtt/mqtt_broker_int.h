@@ -29,9 +29,9 @@ struct mqtt_topic_tree;
 /* Limits and timeouts. */
 #define MQTT_CONNECT_TIMEOUT_MS	10000	/* from accept to CONNECT */
 #define MQTT_CLOSING_TIMEOUT_MS	2000	/* to flush a refusal */
-#define MQTT_OUT_MAX		(8u * 1024 * 1024)	/* buffered for a
-							   client before
-							   QoS 0 is dropped */
+#define MQTT_OUT_MIN		(1024u * 1024)	/* least output buffered for
+						   a client before QoS 0 to
+						   it is dropped */
 #define MQTT_ID_MAX		256	/* generated client id length */
 
 /* A message inside the broker, shared by reference. */
@@ -153,6 +153,7 @@ struct mqtt_broker {
 	size_t			 nmatched;
 	size_t			 matchedsz;
 	size_t			 max_packet;
+	size_t			 out_max;	/* see MQTT_OUT_MIN */
 	size_t			 max_inflight;
 	size_t			 queue_size;
 	uint64_t		 next_auto;	/* generated client ids */

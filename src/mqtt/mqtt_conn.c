@@ -187,7 +187,7 @@ mqtt_conn_send_publish(struct mqtt_conn *c, struct mqtt_bmsg *m, uint8_t qos,
 	uint8_t			 small[256], *head = small;
 	size_t			 n;
 
-	if (qos == 0 && evbuffer_get_length(out) > MQTT_OUT_MAX) {
+	if (qos == 0 && evbuffer_get_length(out) > c->broker->out_max) {
 		c->broker->stats.dropped++;
 		return -1;
 	}

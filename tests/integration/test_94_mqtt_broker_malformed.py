@@ -6,7 +6,7 @@ connected all along keeps getting its messages."""
 import pytest
 
 from conftest import free_port
-from mqtt_raw import (PUBACK, PUBLISH, RawClient, Sub, broker_stats,
+from mqtt_raw import (PINGRESP, PUBACK, PUBLISH, RawClient, Sub, broker_stats,
                       kill_subs, mstr, packet, pub, publish_packet,
                       wait_subscribed)
 
@@ -100,3 +100,32 @@ def test_big_packet_within_the_limit(broker):
     assert got[PUBACK].pid == 3
     assert got[PUBLISH].payload == body and got[PUBLISH].qos == 1
     c.disconnect()
+
+
+def test_stalled_subscriber_loses_qos0_only(broker):
+    """A subscriber that stops reading: QoS 0 beyond its buffer (1 MiB
+    here) is dropped and counted; a reading subscriber gets every one."""
+    port = broker.mqtt_port
+    stalled = RawClient(port)
+    stalled.connect("stalled")
+    stalled.subscribe(1, ("flood", 0))
+    reader = RawClient(port)
+    reader.connect("reader")
+    reader.subscribe(1, ("flood", 0))
+    pubr = RawClient(port)
+    pubr.connect("flooder")
+    chunk = b"z" * 1900
+    n = 10000                                   # 19 MB
+    for i in range(n):
+        pubr.send(publish_packet("flood", chunk))
+        if i % 100 == 99:
+            for _ in range(100):
+                assert reader.recv().payload == chunk
+    pubr.send(b"\xc0\x00")
+    pubr.expect(PINGRESP)                       # all routed by now
+    stats = broker_stats(broker)
+    assert stats["dropped"] > 0
+    assert stats["out"] == n + (n - stats["dropped"])
+    stalled.close()
+    pubr.disconnect()
+    reader.disconnect()

@@ -59,7 +59,7 @@ void	 kube_set_online(struct kube *, int online, const char *why);
  */
 struct kube_node *kube_node_new(struct kube *);
 void	 kube_node_free(struct kube_node *);
-/* Back online: send the status now. */
+/* Back online: a retry waiting after a transport failure goes now. */
 void	 kube_node_kick(struct kube_node *);
 /* CRI reports the runtime version ("containerd://1.6.20"); may be NULL. */
 void	 kube_node_set_runtime_version(struct kube_node *, const char *);
@@ -76,7 +76,7 @@ void	 kube_lease_kick(struct kube_lease *);
  */
 struct kube_outbox *kube_outbox_new(struct kube *);
 void	 kube_outbox_free(struct kube_outbox *);
-/* Back online: send everything queued now. */
+/* Back online: send what waited for the apiserver now. */
 void	 kube_outbox_kick(struct kube_outbox *);
 
 /* kube_node.c: the Node's uid (the Lease's owner), NULL before registration. */

@@ -143,6 +143,7 @@ struct kube_node {
 	const struct kube_resp	*resp;		/* during a completion only */
 	struct backoff		 bo;
 	int			 failed;	/* the last request failed */
+	int			 unreachable;	/* ... without an HTTP answer */
 	char			*uid;
 	char			*runtime_version;
 	struct kube_node_cond	 conds[KUBE_NODE_NCONDS];
@@ -267,6 +268,7 @@ kube_node_retry(struct kube_node *n, enum kube_node_state state,
 	if (n->resp != NULL && !n->failed)
 		kube_node_log_failure(n, what, n->resp, delay);
 	n->failed = 1;
+	n->unreachable = n->resp != NULL && n->resp->status < 0;
 	kube_node_enter_state(n, state, what);
 	kube_node_arm(n, delay);
 }
@@ -927,6 +929,9 @@ kube_node_fsm(struct kube_node *n, enum kube_node_event ev)
 	if (n->req != NULL && (ev == KUBE_NODE_EV_TIMER ||
 	    ev == KUBE_NODE_EV_KICK))
 		return;
+	/* A kick ends only a wait after a transport failure. */
+	if (ev == KUBE_NODE_EV_KICK && (!n->failed || !n->unreachable))
+		return;
 	switch (n->state) {
 	case KUBE_NODE_UNREGISTERED:
 		if (ev == KUBE_NODE_EV_TIMER || ev == KUBE_NODE_EV_KICK)
@@ -953,7 +958,7 @@ kube_node_fsm(struct kube_node *n, enum kube_node_event ev)
 	case KUBE_NODE_REGISTERED:
 		if (ev == KUBE_NODE_EV_TIMER)
 			kube_node_check(n, n->failed, "check");
-		else if (ev == KUBE_NODE_EV_KICK && n->failed)
+		else if (ev == KUBE_NODE_EV_KICK)
 			kube_node_check(n, 1, "online");
 		break;
 	case KUBE_NODE_PATCHING:

@@ -5,9 +5,10 @@
  * write replacing an older one for the same target. Each target has at
  * most one request in flight. A 2xx answer, or a permanent failure (the
  * object is gone, a precondition failed, the write is invalid), deletes
- * the entry; a 5xx or 429 retries with back-off, obeying Retry-After; a
- * transport failure waits for the apiserver, probing it now and then with
- * one entry. Entries survive a restart: the outbox scans x/ when it starts.
+ * the entry; a 5xx or 429 retries with back-off, obeying Retry-After
+ * (coming back online does not cut that short); a transport failure waits
+ * for the apiserver, probing it now and then with one entry. Entries
+ * survive a restart: the outbox scans x/ when it starts.
  * This file owns struct kube_outbox and its entries; the store holds the
  * writes themselves. Events (kube_event_post) are best effort and bypass
  * the store.
@@ -62,7 +63,6 @@ enum kube_outbox_event {
 	KUBE_OUTBOX_EV_RETRY,		/* 5xx, 429 and the like */
 	KUBE_OUTBOX_EV_OFFLINE,		/* transport failure */
 	KUBE_OUTBOX_EV_TIMER,
-	KUBE_OUTBOX_EV_KICK,
 };
 
 struct kube_outbox_entry {
@@ -391,13 +391,12 @@ kube_outbox_entry_fsm(struct kube_outbox_entry *e, enum kube_outbox_event ev)
 		}
 		break;
 	case KUBE_OUTBOX_WAITING:
-		if (ev == KUBE_OUTBOX_EV_TIMER || ev == KUBE_OUTBOX_EV_KICK) {
-			evtimer_del(e->timer);
-			if (ev == KUBE_OUTBOX_EV_KICK)
-				backoff_reset(&e->bo);
-			kube_outbox_enter_state(e, KUBE_OUTBOX_QUEUED,
-			    ev == KUBE_OUTBOX_EV_KICK ? "online" : "timer");
-		}
+		/*
+		 * The apiserver answered this one with a 5xx or 429: coming
+		 * back online does not cut its back-off or Retry-After.
+		 */
+		if (ev == KUBE_OUTBOX_EV_TIMER)
+			kube_outbox_enter_state(e, KUBE_OUTBOX_QUEUED, "timer");
 		break;
 	case KUBE_OUTBOX_DONE:
 		break;
@@ -407,7 +406,7 @@ kube_outbox_entry_fsm(struct kube_outbox_entry *e, enum kube_outbox_event ev)
 		kube_outbox_drain(e->ob, 0);
 	else if (ev == KUBE_OUTBOX_EV_TIMER)
 		kube_outbox_drain(e->ob, e->ob->k->online);
-	else if (ev != KUBE_OUTBOX_EV_SEND && ev != KUBE_OUTBOX_EV_KICK)
+	else if (ev != KUBE_OUTBOX_EV_SEND)
 		kube_outbox_drain(e->ob, 1);
 }
 
@@ -523,17 +522,16 @@ kube_outbox_free(struct kube_outbox *ob)
 	free(ob);
 }
 
-/* Back online: every waiting entry goes now. */
+/*
+ * Back online: every entry queued while the apiserver was unreachable goes
+ * now; one waiting after a 5xx or 429 keeps its back-off.
+ */
 void
 kube_outbox_kick(struct kube_outbox *ob)
 {
-	struct kube_outbox_entry	*e;
-
 	if (ob == NULL)
 		return;
 	evtimer_del(ob->probe);
-	TAILQ_FOREACH(e, &ob->entries, entry)
-		kube_outbox_entry_fsm(e, KUBE_OUTBOX_EV_KICK);
 	kube_outbox_drain(ob, 1);
 }
 

@@ -170,6 +170,7 @@ pod_room_node(struct pod_room *room)
 	n->cpu_milli = cpus > 0 ? (int64_t)cpus * 1000 : 1000;
 }
 
+/* A machine by uid; pods per node are few, a list will do. */
 struct pod_sync *
 pod_room_find(struct pod_room *room, const char *uid)
 {
@@ -181,6 +182,7 @@ pod_room_find(struct pod_room *room, const char *uid)
 	return NULL;
 }
 
+/* The live machine of a store key. */
 struct pod_sync *
 pod_room_find_key(struct pod_room *room, const char *key)
 {
@@ -196,6 +198,7 @@ pod_room_find_key(struct pod_room *room, const char *key)
 	return NULL;
 }
 
+/* pod_lookup_cb over the store: the object parsed, or NULL. */
 cJSON *
 pod_room_lookup(const char *resource, const char *ns, const char *name,
     void *arg)
@@ -376,6 +379,7 @@ pod_room_reap_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Frees the machines that are done on a later loop turn. */
 void
 pod_room_reap(struct pod_room *room)
 {
@@ -614,12 +618,14 @@ pod_room_relist(struct pod_room *room)
 	pod_envs_clear(&owner);
 }
 
+/* The relist timer. */
 static void
 pod_room_relist_cb(evutil_socket_t fd, short what, void *arg)
 {
 	pod_room_relist(arg);
 }
 
+/* Node facts, the static folder, the subscriptions, then the stored pods. */
 struct pod_room *
 pod_new(struct event_base *base, const struct conf *conf,
     struct store *store, struct cri *cri, struct kube *kube)
@@ -660,6 +666,7 @@ pod_new(struct event_base *base, const struct conf *conf,
 	return room;
 }
 
+/* Stops watching and frees every machine; the pods keep running. */
 void
 pod_free(struct pod_room *room)
 {
@@ -689,6 +696,7 @@ pod_free(struct pod_room *room)
 	free(room);
 }
 
+/* SIGUSR1: one line per pod. */
 void
 pod_dump(struct pod_room *room)
 {

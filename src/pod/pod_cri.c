@@ -65,6 +65,7 @@ pod_cri_strdup(struct pod_cri_arena *a, const char *s)
 	return p;
 }
 
+/* Frees everything allocated in the arena. */
 void
 pod_cri_arena_free(struct pod_cri_arena *a)
 {
@@ -199,7 +200,8 @@ pod_cri_namespaces(struct pod_cri_arena *a, const cJSON *pod)
 
 	ns = pod_cri_msg(a, &runtime__v1__namespace_option__descriptor);
 	ns->network = json_get_bool(pod, "spec.hostNetwork", 0) ?
-	    RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__POD;
+	    RUNTIME__V1__NAMESPACE_MODE__NODE :
+	    RUNTIME__V1__NAMESPACE_MODE__POD;
 	if (json_get_bool(pod, "spec.hostPID", 0))
 		ns->pid = RUNTIME__V1__NAMESPACE_MODE__NODE;
 	else if (json_get_bool(pod, "spec.shareProcessNamespace", 0))
@@ -207,7 +209,8 @@ pod_cri_namespaces(struct pod_cri_arena *a, const cJSON *pod)
 	else
 		ns->pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
 	ns->ipc = json_get_bool(pod, "spec.hostIPC", 0) ?
-	    RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__POD;
+	    RUNTIME__V1__NAMESPACE_MODE__NODE :
+	    RUNTIME__V1__NAMESPACE_MODE__POD;
 	return ns;
 }
 
@@ -219,7 +222,8 @@ pod_cri_seccomp(struct pod_cri_arena *a, const cJSON *sc, const cJSON *podsc)
 	const char			*type, *ref;
 
 	p = pod_cri_msg(a, &runtime__v1__security_profile__descriptor);
-	p->profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined;
+	p->profile_type =
+	    RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined;
 	if ((type = json_get_string(sc, "seccompProfile.type")) == NULL) {
 		type = json_get_string(podsc, "seccompProfile.type");
 		sc = podsc;
@@ -505,6 +509,21 @@ pod_cri_envs(struct pod_cri_arena *a, const struct pod_envs *e, size_t *n)
 	return v;
 }
 
+/* A mount propagation as the runtime names it. */
+static Runtime__V1__MountPropagation
+pod_cri_propagation(enum pod_propagation p)
+{
+	switch (p) {
+	case POD_PROPAGATION_HOST_TO_CONTAINER:
+		return RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER;
+	case POD_PROPAGATION_BIDIRECTIONAL:
+		return RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL;
+	case POD_PROPAGATION_PRIVATE:
+		break;
+	}
+	return RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE;
+}
+
 /* The mounts. */
 static Runtime__V1__Mount **
 pod_cri_mounts(struct pod_cri_arena *a, const struct pod_mounts *m,
@@ -520,18 +539,7 @@ pod_cri_mounts(struct pod_cri_arena *a, const struct pod_mounts *m,
 		v[i]->container_path = pod_cri_strdup(a, m->v[i].ctr);
 		v[i]->host_path = pod_cri_strdup(a, m->v[i].host);
 		v[i]->readonly = m->v[i].readonly;
-		switch (m->v[i].propagation) {
-		case POD_PROPAGATION_HOST_TO_CONTAINER:
-			v[i]->propagation =
-			    RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER;
-			break;
-		case POD_PROPAGATION_BIDIRECTIONAL:
-			v[i]->propagation =
-			    RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL;
-			break;
-		case POD_PROPAGATION_PRIVATE:
-			break;
-		}
+		v[i]->propagation = pod_cri_propagation(m->v[i].propagation);
 	}
 	return v;
 }
@@ -736,7 +744,8 @@ pod_cri_add_container(struct pod_observed *o, const Runtime__V1__Container *c)
 
 /* A container's status: times, exit code, reason and message. */
 void
-pod_cri_apply_status(struct pod_cinst *ci, const Runtime__V1__ContainerStatus *s)
+pod_cri_apply_status(struct pod_cinst *ci,
+    const Runtime__V1__ContainerStatus *s)
 {
 	ci->state = pod_cri_cstate(s->state);
 	ci->started_ns = s->started_at;

@@ -18,8 +18,9 @@ void	*pod_cri_alloc(struct pod_cri_arena *, size_t);
 char	*pod_cri_strdup(struct pod_cri_arena *, const char *);
 void	 pod_cri_arena_free(struct pod_cri_arena *);
 /* A map<string, string> with entries of descriptor d from the pairs. */
-void	*pod_cri_map(struct pod_cri_arena *, const ProtobufCMessageDescriptor *d,
-	    const struct pod_envs *, size_t *n);
+void	*pod_cri_map(struct pod_cri_arena *,
+	    const ProtobufCMessageDescriptor *d, const struct pod_envs *,
+	    size_t *n);
 
 /* The labels identifying a pod's runtime objects, added to l. */
 void	 pod_cri_pod_labels(const struct pod_node *, const cJSON *pod,

@@ -50,6 +50,7 @@ pod_env_buf_take(struct pod_env_buf *b)
 	return b->s;
 }
 
+/* Frees a list of pairs (kept usable, empty). */
 void
 pod_envs_clear(struct pod_envs *e)
 {
@@ -166,7 +167,8 @@ pod_env_quote(struct pod_env_buf *b, const char *s)
 		else if (*s == '\t')
 			pod_env_buf_add(b, "\\t", 2);
 		else if ((unsigned char)*s < 0x20 || *s == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\x%02x", (unsigned char)*s);
+			snprintf(esc, sizeof(esc), "\\x%02x",
+			    (unsigned char)*s);
 			pod_env_buf_add(b, esc, 4);
 		} else
 			pod_env_buf_add(b, s, 1);
@@ -695,6 +697,7 @@ pod_env_pull_auth(const struct pod_ctx *x, const char *image,
 	return rc;
 }
 
+/* Wipes the credentials and frees them. */
 void
 pod_auth_clear(struct pod_auth *a)
 {

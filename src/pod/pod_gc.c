@@ -80,6 +80,7 @@ pod_gc_sandbox_needed(const struct pod_observed *o, const char *id)
 	return 0;
 }
 
+/* Plans the removals of dead instances and replaced sandboxes. */
 void
 pod_gc_plan(struct pod_sync *ps, const struct pod_observed *o,
     struct pod_plan *plan)
@@ -109,6 +110,7 @@ pod_gc_plan(struct pod_sync *ps, const struct pod_observed *o,
 		    ps->label, plan->n);
 }
 
+/* After the first relist: pod folders of no machine go. */
 void
 pod_gc_dirs(struct pod_room *room)
 {

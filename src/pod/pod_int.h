@@ -216,6 +216,10 @@ int	 pod_volume_mounts(const struct pod_ctx *, const char *poddir,
 	    const cJSON *c, const struct pod_envs *, struct pod_mounts *,
 	    char *err, size_t errlen);
 void	 pod_mounts_clear(struct pod_mounts *);
+int	 pod_volume_termlog(const char *poddir, const cJSON *c,
+	    uint32_t attempt, struct pod_mounts *, char *err, size_t errlen);
+char	*pod_volume_termlog_read(const char *poddir, const char *cname,
+	    uint32_t attempt);
 int	 pod_volume_teardown(const char *poddir);
 
 /* pod_status.c: what the runtime reports, in our own terms. */
@@ -283,7 +287,7 @@ struct pod_status_in {
 	const struct pod_cinfo		*info;
 	size_t				 ninfo;
 	const char			*host_ip;
-	const cJSON			*prev;		/* last status, or NULL */
+	const cJSON			*prev;		/* last one, or NULL */
 	time_t				 now;
 	const char			*phase;		/* override, or NULL */
 	const char			*reason;

@@ -243,6 +243,7 @@ pod_manifest_load(struct pod_manifest *m, yaml_parser_t *p,
 	return 0;
 }
 
+/* Size first, then one document (a trailing "---" allowed). */
 cJSON *
 pod_manifest_parse(const char *buf, size_t len, char *errbuf, size_t errlen)
 {

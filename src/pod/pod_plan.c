@@ -37,6 +37,7 @@
 #define POD_PLAN_RETRY_MS	10000
 #define POD_PLAN_FRESH_MS	2000
 
+/* Appends an action (strings copied). */
 void
 pod_plan_add(struct pod_plan *plan, enum pod_op_kind kind, const char *cname,
     const char *id, uint32_t attempt, int64_t grace)
@@ -53,6 +54,7 @@ pod_plan_add(struct pod_plan *plan, enum pod_op_kind kind, const char *cname,
 	a->grace = grace;
 }
 
+/* Frees the actions of a plan. */
 void
 pod_plan_clear(struct pod_plan *plan)
 {
@@ -591,6 +593,7 @@ pod_plan_run(struct pod_sync *ps, struct pod_plan *plan)
 		pod_gc_plan(ps, &ps->obs, plan);
 }
 
+/* Deleting, unable to run, finished, or running: what next. */
 void
 pod_plan_compute(struct pod_sync *ps, struct pod_plan *plan)
 {

@@ -90,6 +90,7 @@ struct pod_probe {
 
 static void	pod_probe_fsm(struct pod_probe *, enum pod_probe_event);
 
+/* The name of a probe kind in logs and events. */
 const char *
 pod_probe_kind_name(enum pod_probe_kind k)
 {
@@ -385,12 +386,14 @@ pod_probe_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	    (long long)p->timeout);
 }
 
+/* The next run is due. */
 static void
 pod_probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	pod_probe_fsm(arg, POD_PROBE_EV_TIMER);
 }
 
+/* A run ended: count it on this later loop turn. */
 static void
 pod_probe_result_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -514,6 +517,7 @@ pod_probe_alloc(struct pod_sync *ps, const char *cname, const char *cid,
 	return p;
 }
 
+/* A probe with the API defaults: every 10 s, 1 s timeout, thresholds 1, 3. */
 struct pod_probe *
 pod_probe_new(struct pod_sync *ps, const char *cname, const char *cid,
     enum pod_probe_kind kind, const cJSON *spec, const cJSON *container)
@@ -529,6 +533,7 @@ pod_probe_new(struct pod_sync *ps, const char *cname, const char *cid,
 	return p;
 }
 
+/* Starts the probe after its initial delay (once). */
 void
 pod_probe_enable(struct pod_probe *p)
 {
@@ -538,6 +543,7 @@ pod_probe_enable(struct pod_probe *p)
 	pod_probe_arm(p->ev_timer, p->delay);
 }
 
+/* A handler run once, within timeout_s; NULL without a handler. */
 struct pod_probe *
 pod_probe_hook(struct pod_sync *ps, const char *cname, const char *cid,
     const cJSON *handler, const cJSON *container, int64_t timeout_s,
@@ -558,6 +564,7 @@ pod_probe_hook(struct pod_sync *ps, const char *cname, const char *cid,
 	return p;
 }
 
+/* Stops any run in flight and frees the probe. */
 void
 pod_probe_free(struct pod_probe *p)
 {

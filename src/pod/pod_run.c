@@ -71,6 +71,7 @@ pod_run_op(struct pod_sync *ps, enum pod_op_kind kind, const char *cname,
 	return op;
 }
 
+/* Frees an op (its call already ended or was cancelled). */
 static void
 pod_run_op_free(struct pod_op *op)
 {
@@ -111,6 +112,7 @@ pod_run_op_done(struct pod_op *op)
 	pod_sync_done(ps, POD_SYNC_EV_ACTED);
 }
 
+/* Cancels every call in flight; their callbacks never run. */
 void
 pod_run_cancel_all(struct pod_sync *ps)
 {
@@ -185,6 +187,7 @@ pod_run_labels(struct pod_sync *ps, struct pod_envs *l)
 	pod_envs_set(l, POD_LABEL_OWNER, ps->room->node.state_dir);
 }
 
+/* First half of an observation: the pod's sandboxes and containers. */
 void
 pod_run_observe(struct pod_sync *ps)
 {
@@ -221,6 +224,22 @@ pod_run_observe(struct pod_sync *ps)
 	pod_cri_arena_free(&a);
 }
 
+/* An exited instance's termination message, when it wrote one. */
+static void
+pod_run_termlog(struct pod_sync *ps, struct pod_cinst *c)
+{
+	char	*dir, *msg;
+
+	if (c->state != POD_CSTATE_EXITED)
+		return;
+	xasprintf(&dir, "%s/pods/%s", ps->room->node.state_dir, ps->uid);
+	if ((msg = pod_volume_termlog_read(dir, c->name, c->attempt)) != NULL) {
+		free(c->message);
+		c->message = msg;
+	}
+	free(dir);
+}
+
 /* ContainerStatus of an observation. */
 static void
 pod_run_cstatus_cb(const struct cri_reply *r, void *arg)
@@ -229,10 +248,11 @@ pod_run_cstatus_cb(const struct cri_reply *r, void *arg)
 	struct pod_sync	*ps = op->ps;
 
 	op->call = NULL;
-	if (r->code == CRI_OK && r->u.container_status->status != NULL)
+	if (r->code == CRI_OK && r->u.container_status->status != NULL) {
 		pod_cri_apply_status(&ps->next.c[op->idx],
 		    r->u.container_status->status);
-	else if (r->code != CRI_OK && r->code != CRI_NOT_FOUND)
+		pod_run_termlog(ps, &ps->next.c[op->idx]);
+	} else if (r->code != CRI_OK && r->code != CRI_NOT_FOUND)
 		pod_run_failed(ps, "container status", r);
 	pod_run_op_done(op);
 }
@@ -576,6 +596,9 @@ pod_run_prepare(struct pod_op *op, const cJSON *c, struct pod_envs *env,
 	}
 	xasprintf(&dir, "%s/pods/%s", ps->room->node.state_dir, ps->uid);
 	rc = pod_volume_mounts(&x, dir, c, env, m, err, sizeof(err));
+	if (rc == 0 && (rc = pod_volume_termlog(dir, c, op->attempt, m, err,
+	    sizeof(err))) == -1)
+		pod_mounts_clear(m);
 	free(dir);
 	if (rc == -1) {
 		pod_envs_clear(env);
@@ -805,6 +828,7 @@ pod_run_kill(struct pod_sync *ps, const struct pod_action *a)
 	pod_run_stop(op);
 }
 
+/* Starts every action of the plan at once. */
 void
 pod_run_start(struct pod_sync *ps, const struct pod_plan *plan)
 {

@@ -46,7 +46,8 @@ pod_spec_suffix(const char *s, int *p10, int *p1024)
 {
 	static const char *const bin[] = { "Ki", "Mi", "Gi", "Ti", "Pi", "Ei" };
 	static const char	 dec[] = "num kMGTPE";
-	static const int	 decp[] = { -9, -6, -3, 0, 3, 6, 9, 12, 15, 18 };
+	static const int	 decp[] = { -9, -6, -3, 0, 3, 6, 9, 12, 15,
+	    18 };
 	const char		*p;
 	char			*end;
 	long			 e;
@@ -211,6 +212,7 @@ pod_spec_qos(const cJSON *pod)
 	return POD_QOS_BURSTABLE;
 }
 
+/* The QoS class as the status names it. */
 const char *
 pod_qos_name(enum pod_qos q)
 {
@@ -288,7 +290,7 @@ pod_spec_oom(const cJSON *c, enum pod_qos q, int64_t mem_capacity)
 	return adj;
 }
 
-/* A container's Linux resources, as kubelet's generateLinuxContainerResources. */
+/* A container's Linux resources (kubelet's generateLinuxContainerResources). */
 void
 pod_spec_linux_resources(const cJSON *c, enum pod_qos q, int64_t mem_capacity,
     struct pod_resources *r)
@@ -327,12 +329,14 @@ pod_spec_list_add(struct pod_strv *l, const char *s, size_t len)
 	l->v[l->n] = NULL;
 }
 
+/* Adds a string once (a copy). */
 void
 pod_strv_add(struct pod_strv *l, const char *s)
 {
 	pod_spec_list_add(l, s, strlen(s));
 }
 
+/* Frees a list (kept usable, empty). */
 void
 pod_strv_clear(struct pod_strv *l)
 {
@@ -536,6 +540,7 @@ pod_spec_dns(const cJSON *pod, const char *cluster_dns, const char *domain,
 	pod_dns_clear(&host);
 }
 
+/* Frees the lists of a DNS config. */
 void
 pod_dns_clear(struct pod_dns *d)
 {
@@ -563,6 +568,7 @@ pod_spec_hostname(const cJSON *pod)
 	return xstrndup(h, n);
 }
 
+/* restartPolicy, Always when unset. */
 enum pod_restart
 pod_spec_restart(const cJSON *pod)
 {

@@ -52,7 +52,7 @@ struct pod_static_file {
 	ino_t				 ino;
 	off_t				 size;
 	struct timespec			 mtime;
-	char				*key;		/* NULL: not a valid pod */
+	char				*key;		/* NULL: invalid */
 	char				*json;
 	int				 seen;
 };
@@ -211,6 +211,7 @@ pod_static_uid(const cJSON *manifest, const char *node, const char *path,
 	free(text);
 }
 
+/* Checks a manifest and completes it in place into the pod to store. */
 cJSON *
 pod_static_pod(cJSON *m, const char *node, const char *path, char *err,
     size_t errlen)
@@ -352,6 +353,7 @@ pod_static_file(struct pod_static *st, const char *name)
 	return f;
 }
 
+/* Forgets a file. */
 static void
 pod_static_file_free(struct pod_static *st, struct pod_static_file *f)
 {
@@ -511,6 +513,7 @@ pod_static_scan(struct pod_static *st)
 		store_batch_commit(d.b);
 }
 
+/* The rescan timer. */
 static void
 pod_static_scan_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -548,6 +551,7 @@ pod_static_mirror_of(const cJSON *pod)
 	return cJSON_IsString(a) ? a->valuestring : NULL;
 }
 
+/* The uid of the mirror pod stored for a static pod, if it is its. */
 char *
 pod_static_mirror_uid(struct pod_room *room, const char *ns,
     const char *name, const char *static_uid)
@@ -643,6 +647,7 @@ pod_static_mirror_create(struct pod_static *st, cJSON *spod, const char *ns,
 	free(body);
 }
 
+/* Creates, keeps or deletes the mirror pod of one static pod. */
 void
 pod_static_mirror_check(struct pod_static *st, const char *ns,
     const char *name)
@@ -721,6 +726,7 @@ pod_static_mirror_pods_cb(const char *key, const char *val, size_t len,
 	return 0;
 }
 
+/* Now and then: every static pod's mirror, every mirror's static pod. */
 static void
 pod_static_mirror_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -734,6 +740,7 @@ pod_static_mirror_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(st->ev_mirror, &tv);
 }
 
+/* Scans the folder once now (the room then finds the pods stored). */
 struct pod_static *
 pod_static_new(struct pod_room *room)
 {
@@ -763,6 +770,7 @@ pod_static_new(struct pod_room *room)
 	return st;
 }
 
+/* Stops scanning; stored static pods stay for the next start. */
 void
 pod_static_free(struct pod_static *st)
 {

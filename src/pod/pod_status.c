@@ -68,6 +68,7 @@ pod_observed_sandbox(const struct pod_observed *o)
 	return best;
 }
 
+/* Frees an observation (kept usable, empty). */
 void
 pod_observed_clear(struct pod_observed *o)
 {
@@ -88,6 +89,7 @@ pod_observed_clear(struct pod_observed *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* Frees the strings of an instance and zeroes it. */
 void
 pod_cinst_clear(struct pod_cinst *c)
 {

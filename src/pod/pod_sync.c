@@ -74,18 +74,21 @@ pod_sync_arm(struct pod_sync *ps, uint64_t ms)
 	evtimer_add(ps->ev_timer, &tv);
 }
 
+/* A back-off ended, or the resync is due. */
 static void
 pod_sync_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	pod_sync_fsm(arg, POD_SYNC_EV_TIMER);
 }
 
+/* A deferred kick. */
 static void
 pod_sync_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	pod_sync_fsm(arg, POD_SYNC_EV_KICK);
 }
 
+/* Asks for an observation soon (coalesced). */
 void
 pod_sync_kick(struct pod_sync *ps)
 {
@@ -137,6 +140,7 @@ pod_sync_ctr_wait(struct pod_ctr *c, const char *reason, const char *msg)
 	c->message = msg != NULL ? xstrdup(msg) : NULL;
 }
 
+/* Frees the notes of every container. */
 static void
 pod_sync_ctrs_free(struct pod_sync *ps)
 {
@@ -213,6 +217,7 @@ pod_sync_validate(struct pod_sync *ps)
 	}
 }
 
+/* A machine for a stored pod, or an orphan (pod NULL); it starts at once. */
 struct pod_sync *
 pod_sync_new(struct pod_room *room, const char *key, cJSON *pod,
     const char *uid, const char *ns, const char *name)
@@ -249,6 +254,7 @@ pod_sync_new(struct pod_room *room, const char *key, cJSON *pod,
 	return ps;
 }
 
+/* Cancels the calls and probes in flight and frees the machine. */
 void
 pod_sync_free(struct pod_sync *ps)
 {
@@ -272,6 +278,7 @@ pod_sync_free(struct pod_sync *ps)
 	free(ps);
 }
 
+/* The stored object changed, or was deleted (pod NULL). */
 void
 pod_sync_update(struct pod_sync *ps, cJSON *pod)
 {
@@ -307,6 +314,7 @@ pod_sync_refs_changed(struct pod_sync *ps)
 	pod_sync_kick(ps);
 }
 
+/* A relist saw the runtime objects change: look again. */
 void
 pod_sync_relisted(struct pod_sync *ps, const char *fp)
 {
@@ -335,6 +343,7 @@ pod_sync_objref(struct pod_sync *ps, struct kube_objref *ref,
 		ref->uid = *mirror;
 }
 
+/* Logs an event and, in a cluster, posts it (best effort). */
 void
 pod_sync_event(struct pod_sync *ps, const char *type, const char *reason,
     const char *fieldpath, const char *fmt, ...)
@@ -656,6 +665,7 @@ pod_sync_probes(struct pod_sync *ps)
 	}
 }
 
+/* A probe changed its verdict: note it, look again. */
 void
 pod_sync_probe_result(struct pod_sync *ps, const char *cname, int kind,
     int ok, const char *msg)
@@ -690,42 +700,49 @@ pod_sync_probe_result(struct pod_sync *ps, const char *cname, int kind,
 	pod_sync_kick(ps);
 }
 
+/* The state of the machine. */
 enum pod_sync_state
 pod_sync_state(struct pod_sync *ps)
 {
 	return ps->state;
 }
 
+/* The pod's uid. */
 const char *
 pod_sync_uid(struct pod_sync *ps)
 {
 	return ps->uid;
 }
 
+/* The store key while it still holds this pod, else NULL. */
 const char *
 pod_sync_key(struct pod_sync *ps)
 {
 	return ps->stored ? ps->key : NULL;
 }
 
+/* The pod's namespace. */
 const char *
 pod_sync_ns(struct pod_sync *ps)
 {
 	return ps->ns;
 }
 
+/* The stored pod while it is stored, else NULL. */
 const cJSON *
 pod_sync_pod(struct pod_sync *ps)
 {
 	return ps->stored ? ps->pod : NULL;
 }
 
+/* The room of the machine. */
 struct pod_room *
 pod_sync_room(struct pod_sync *ps)
 {
 	return ps->room;
 }
 
+/* One log line for SIGUSR1. */
 void
 pod_sync_dump(struct pod_sync *ps)
 {
@@ -733,7 +750,8 @@ pod_sync_dump(struct pod_sync *ps)
 
 	log_info("state: %s: uid %s, %s, %s%s, %zu sandboxes, %zu "
 	    "containers, %zu calls", ps->label, ps->uid,
-	    pod_sync_state_names[ps->state], phase != NULL ? phase : "no status",
+	    pod_sync_state_names[ps->state], phase != NULL ? phase :
+	    "no status",
 	    pod_sync_deleting(ps) ? ", terminating" : "", ps->obs.nsb,
 	    ps->obs.nc, ps->pending);
 }

@@ -38,7 +38,7 @@ struct pod_ctr {
 	char			*message;
 	/* probes of the running instance */
 	char			*probe_cid;
-	struct pod_probe	*probe[3];	/* liveness, readiness, startup */
+	struct pod_probe	*probe[3];	/* liveness, readiness, start */
 	int			 ready;
 	int			 started;
 	int			 unhealthy;	/* liveness or startup failed */

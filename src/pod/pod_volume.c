@@ -40,6 +40,7 @@
 #define POD_VOLUME_DATA_TMP	"..data_tmp"
 #define POD_VOLUME_MAX_DEPTH	16
 #define POD_VOLUME_DEFAULT_MODE	0644
+#define POD_VOLUME_TERMLOG_MAX	4096	/* as a kubelet reads */
 
 /* The files one volume should hold. */
 struct pod_files {
@@ -64,6 +65,7 @@ pod_files_add(struct pod_files *f, const char *path, const char *data,
 	f->n++;
 }
 
+/* Frees a payload, its contents wiped. */
 static void
 pod_files_clear(struct pod_files *f)
 {
@@ -667,7 +669,7 @@ pod_volume_fsgroup(const cJSON *pod)
 	return (gid_t)g;
 }
 
-/* A volume the atomic writer fills: configMap, secret, downwardAPI, projected. */
+/* A configMap, secret, downwardAPI or projected volume: the atomic writer. */
 static int
 pod_volume_written(const struct pod_ctx *x, const char *poddir,
     const cJSON *vol, const char *kind, char *err, size_t errlen)
@@ -929,6 +931,7 @@ pod_mounts_add(struct pod_mounts *m, char *host, const char *ctr,
 	m->n++;
 }
 
+/* Frees a list of mounts. */
 void
 pod_mounts_clear(struct pod_mounts *m)
 {
@@ -1002,6 +1005,81 @@ pod_volume_mounts(const struct pod_ctx *x, const char *poddir,
 fail:
 	pod_mounts_clear(m);
 	return -1;
+}
+
+/* The host file of a container instance's termination message. */
+static char *
+pod_volume_termlog_path(const char *poddir, const char *cname,
+    uint32_t attempt)
+{
+	char	*p;
+
+	xasprintf(&p, "%s/containers/%s/%u", poddir, cname, attempt);
+	return p;
+}
+
+/*
+ * The termination message file of a new instance: an empty file anyone
+ * may write, mounted at terminationMessagePath (/dev/termination-log)
+ * unless a volume is mounted there. -1 with a message.
+ */
+int
+pod_volume_termlog(const char *poddir, const cJSON *c, uint32_t attempt,
+    struct pod_mounts *m, char *err, size_t errlen)
+{
+	const char	*path = json_get_string(c, "terminationMessagePath");
+	char		*file, *dir;
+	size_t		 i;
+	int		 fd;
+
+	if (path == NULL || *path != '/')
+		path = "/dev/termination-log";
+	for (i = 0; i < m->n; i++)
+		if (strcmp(m->v[i].ctr, path) == 0)
+			return 0;
+	xasprintf(&dir, "%s/containers/%s", poddir, json_get_string(c,
+	    "name"));
+	file = pod_volume_termlog_path(poddir, json_get_string(c, "name"),
+	    attempt);
+	if (pod_volume_mkdirs(dir, 0755) == -1 || (fd = open(file,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0666)) == -1) {
+		snprintf(err, errlen, "termination message file %s: %s", file,
+		    strerror(errno));
+		free(dir);
+		free(file);
+		return -1;
+	}
+	fchmod(fd, 0666);
+	close(fd);
+	free(dir);
+	pod_mounts_add(m, file, path, 0, POD_PROPAGATION_PRIVATE);
+	return 0;
+}
+
+/* What an exited instance wrote as its termination message, or NULL. */
+char *
+pod_volume_termlog_read(const char *poddir, const char *cname,
+    uint32_t attempt)
+{
+	char	*file, *buf;
+	ssize_t	 n;
+	int	 fd;
+
+	file = pod_volume_termlog_path(poddir, cname, attempt);
+	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	free(file);
+	if (fd == -1)
+		return NULL;
+	buf = xmalloc(POD_VOLUME_TERMLOG_MAX + 1);
+	n = read(fd, buf, POD_VOLUME_TERMLOG_MAX);
+	close(fd);
+	if (n <= 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 /* Detaches every mount below dir (deepest first), then dir itself. */

@@ -1,8 +1,9 @@
 """Restarts and probes against a real containerd: a crashing container
 restarted with the kubelet's back-off (at once, then 10 s, then 20 s) and
 shown as CrashLoopBackOff; restart policies Never and OnFailure finishing
-a pod; a failing exec liveness probe restarting the container; an httpGet
-readiness probe flipping the Ready condition both ways."""
+a pod; a failing exec liveness probe restarting the container; a tcpSocket
+startup probe, then an httpGet readiness probe flipping the Ready
+condition both ways; the termination message of a crashed container."""
 import re
 from datetime import datetime
 
@@ -31,7 +32,8 @@ def waiting_reason(st, c="c"):
 def test_crash_loop_back_off(containerd, edgesite_factory):
     es = edgesite_factory(runtime_yaml(containerd))
     write_manifest(es, "crash.yaml", busybox_pod(
-        "crash", ["sh", "-c", "echo crashing; exit 3"], grace=1))
+        "crash", ["sh", "-c", "echo out of luck > /dev/termination-log; "
+                  "exit 3"], grace=1))
     es.start()
     name = static_name("crash")
     # four instances: at once, then a restart at once, then 10 s, 20 s
@@ -49,6 +51,7 @@ def test_crash_loop_back_off(containerd, edgesite_factory):
         cs["state"]["waiting"]["message"], cs
     assert cs["lastState"]["terminated"]["exitCode"] == 3
     assert cs["lastState"]["terminated"]["reason"] == "Error"
+    assert cs["lastState"]["terminated"]["message"] == "out of luck\n"
     assert cs["restartCount"] == 3
     assert st["phase"] == "Running"
     assert condition(st, "Ready") == "False"
@@ -123,7 +126,9 @@ def test_liveness_failure_restarts(containerd, edgesite_factory):
 
 def test_readiness_flips_ready(containerd, edgesite_factory):
     es = edgesite_factory(runtime_yaml(containerd))
-    probe = ("    readinessProbe:\n      httpGet:\n        path: /ready.html"
+    probe = ("    startupProbe:\n      tcpSocket:\n        port: 8080\n"
+             "      periodSeconds: 1\n"
+             "    readinessProbe:\n      httpGet:\n        path: /ready.html"
              "\n        port: web\n      periodSeconds: 1\n"
              "      failureThreshold: 1\n"
              "    ports:\n    - name: web\n      containerPort: 8080\n")
@@ -132,9 +137,13 @@ def test_readiness_flips_ready(containerd, edgesite_factory):
         extra_container=probe, grace=1))
     es.start()
     name = static_name("ready")
-    st = wait_status(es, "default", name, running)
+    # the startup probe (tcpSocket) lets the readiness probe start
+    st = wait_status(es, "default", name, lambda s: running(s) and
+                     cstatus(s, "c")["started"])
     assert condition(st, "Ready") == "False"
     assert not cstatus(st, "c")["ready"]
+    es.wait_log(r"pod default/%s: container c: startup probe succeeded" %
+                name)
     cid = cstatus(st, "c")["containerID"].split("//")[1]
     es.wait_log(r"pod default/%s: Unhealthy: Readiness probe failed: HTTP "
                 r"probe failed with statuscode: 404" % name)

@@ -244,8 +244,9 @@ mqtt_session_pump(struct mqtt_session *s)
 {
 	struct mqtt_out	*o;
 
+	/* Below 65535 in flight there is always a free packet id. */
 	while (s->conn != NULL && s->ninflight < s->broker->max_inflight &&
-	    (o = TAILQ_FIRST(&s->queue)) != NULL) {
+	    s->ninflight < 65535 && (o = TAILQ_FIRST(&s->queue)) != NULL) {
 		TAILQ_REMOVE(&s->queue, o, entry);
 		s->nqueued--;
 		o->id = mqtt_session_next_id(s);

@@ -31,6 +31,10 @@ pod_observed_latest(const struct pod_observed *o, const char *name,
 	const struct pod_cinst	*best = NULL, *second = NULL, *c;
 	size_t			 i;
 
+	if (prev != NULL)
+		*prev = NULL;
+	if (name == NULL)
+		return NULL;
 	for (i = 0; i < o->nc; i++) {
 		c = &o->c[i];
 		if (c->name == NULL || strcmp(c->name, name) != 0)
@@ -111,7 +115,7 @@ pod_status_info(const struct pod_status_in *in, const char *name)
 {
 	size_t	i;
 
-	for (i = 0; i < in->ninfo; i++)
+	for (i = 0; name != NULL && i < in->ninfo; i++)
 		if (strcmp(in->info[i].name, name) == 0)
 			return &in->info[i];
 	return NULL;
@@ -238,7 +242,7 @@ pod_status_container(const struct pod_status_in *in, const cJSON *spec,
 	cur = pod_observed_latest(in->obs, name, &prev);
 	ci = pod_status_info(in, name);
 	cs = cJSON_CreateObject();
-	cJSON_AddStringToObject(cs, "name", name);
+	cJSON_AddStringToObject(cs, "name", name != NULL ? name : "");
 	cJSON_AddItemToObject(cs, "state", pod_status_state(cur, ci, defwait,
 	    &last_is_cur));
 	if (last_is_cur)
@@ -349,6 +353,15 @@ pod_status_phase(const struct pod_status_in *in)
 	return "Pending";
 }
 
+/* The name of a container status ("" when the spec had none). */
+static const char *
+pod_status_name(const cJSON *cs)
+{
+	const char	*n = json_get_string(cs, "name");
+
+	return n != NULL ? n : "";
+}
+
 /* A condition, keeping the previous transition time if unchanged. */
 static void
 pod_status_condition(const struct pod_status_in *in, cJSON *conds,
@@ -392,7 +405,7 @@ pod_status_names(const cJSON *statuses, const char *flag, const char *what)
 		if (json_get_bool(cs, flag, 0))
 			continue;
 		xasprintf(&tmp, "%s%s%s", list != NULL ? list : "",
-		    list != NULL ? " " : "", json_get_string(cs, "name"));
+		    list != NULL ? " " : "", pod_status_name(cs));
 		free(list);
 		list = tmp;
 	}
@@ -424,7 +437,7 @@ pod_status_init_msg(const cJSON *inits)
 		if (pod_status_exited_ok(cs))
 			continue;
 		xasprintf(&tmp, "%s%s%s", list != NULL ? list : "",
-		    list != NULL ? " " : "", json_get_string(cs, "name"));
+		    list != NULL ? " " : "", pod_status_name(cs));
 		free(list);
 		list = tmp;
 	}

@@ -105,6 +105,8 @@ pod_sync_ctr(struct pod_sync *ps, const char *name)
 	struct pod_ctr	*c;
 	size_t		 i;
 
+	if (name == NULL)
+		name = "";
 	for (i = 0; i < ps->nctrs; i++)
 		if (strcmp(ps->ctrs[i].name, name) == 0)
 			return &ps->ctrs[i];
@@ -635,6 +637,8 @@ pod_sync_probes(struct pod_sync *ps)
 	const cJSON		*c, *p;
 	int			 i;
 
+	if (ps->invalid)
+		return;
 	cJSON_ArrayForEach(c, json_get(ps->pod, "spec.containers")) {
 		ctr = pod_sync_ctr(ps, json_get_string(c, "name"));
 		cur = pod_observed_latest(&ps->obs, ctr->name, NULL);

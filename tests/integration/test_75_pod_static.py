@@ -94,6 +94,9 @@ def test_pods_that_cannot_run_get_a_reason(containerd, edgesite_factory):
     write_manifest(es, "badimage.yaml", busybox_pod(
         "badimage", ["sleep", "1000"]).replace(
         "localhost/edgesite/busybox:latest", "Bad Image!!"))
+    write_manifest(es, "noname.yaml", "apiVersion: v1\nkind: Pod\n"
+                   "metadata:\n  name: noname\nspec:\n  containers:\n"
+                   "  - image: busybox\n")
     write_manifest(es, "good.yaml", httpd_pod("good", port))
     es.start()
 
@@ -103,6 +106,10 @@ def test_pods_that_cannot_run_get_a_reason(containerd, edgesite_factory):
                      lambda s: s["phase"] == "Failed")
     assert st["reason"] == "InvalidSpec"
     assert st["message"] == "the pod has no containers"
+    st = wait_status(es, "default", static_name("noname"),
+                     lambda s: s["phase"] == "Failed")
+    assert st["reason"] == "InvalidSpec"
+    assert "is not a DNS label" in st["message"]
     st = wait_status(es, "default", static_name("badimage"),
                      lambda s: cstatus(s, "c")["state"].get("waiting", {})
                      .get("reason") == "InvalidImageName")
@@ -115,7 +122,7 @@ def test_pods_that_cannot_run_get_a_reason(containerd, edgesite_factory):
     sbs = sandboxes(containerd, "default", static_name("badimage"))
     assert len(sbs) == 1
     assert containers(containerd, [sbs[0][0]]) == []
-    for f in ("empty.yaml", "badimage.yaml", "good.yaml"):
+    for f in ("empty.yaml", "noname.yaml", "badimage.yaml", "good.yaml"):
         remove_manifest(es, f)
     for n in ("badimage", "good"):
         wait_for(lambda: not sandboxes(containerd, "default",

@@ -16,7 +16,12 @@ fixture, tests/integration/containerd.py, with the local busybox image):
    same sandbox, create and start sequence driven directly against
    containerd by tests/unit/cri_call, one process per pod, all at once.
    The ratio edgesite/baseline of the medians and of the slowest pod.
-2. edgesite's RSS (VmRSS) with 0, 30 and 110 pods running.
+2. With --kube, the same for cluster pods: a real kube-apiserver and etcd
+   (tests/kube, built and cached by tests/kube/build.sh), edgesite joined
+   as a node, the pods created in the apiserver at once; from the create
+   answer until the container runs and until the apiserver shows the pod
+   Running (the status sent through the outbox).
+3. edgesite's RSS (VmRSS) with 0, 30 and 110 pods running.
 
 Everything stays on this machine; the runtime and edgesite stop at the end."""
 import argparse
@@ -65,7 +70,7 @@ def log_time(line):
 class Edgesite:
     """edgesite standalone against the private containerd."""
 
-    def __init__(self, binary, ctd, workdir):
+    def __init__(self, binary, ctd, workdir, extra=""):
         self.binary = binary
         self.dir = workdir
         self.manifests = os.path.join(workdir, "manifests")
@@ -80,6 +85,7 @@ class Edgesite:
                     "  remote-image-endpoint: %s\n  podsandbox-image: %s\n"
                     % (workdir, free_port(), self.manifests, free_port(),
                        ctd.endpoint, ctd.endpoint, ctd.images["pause"]))
+            f.write(extra)
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen([binary, "-c", self.conf],
                                      stdout=self.logf,
@@ -215,6 +221,95 @@ def report(rounds):
             max(a) / max(base)))
 
 
+def kube_round(cluster, es, nodename, n, cri_call, ctd):
+    """n pods created in the apiserver at once: (running, status) each."""
+    import json
+    t0 = {}
+    for i in range(n):
+        name = "k%d-%03d" % (n, i)
+        body = json.dumps({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"nodeName": nodename,
+                     "automountServiceAccountToken": False,
+                     "terminationGracePeriodSeconds": 1,
+                     "containers": [{"name": "c", "image": BUSYBOX_IMAGE,
+                                     "imagePullPolicy": "IfNotPresent",
+                                     "command": ["sleep", "100000"]}]}})
+        st, out = cluster.request("/api/v1/namespaces/default/pods",
+                                  method="POST", body=body.encode(),
+                                  content_type="application/json")
+        if st != 201:
+            raise RuntimeError("create %s: %d %s" % (name, st, out))
+        t0[name] = time.time()
+    seen = {}
+    deadline = time.time() + 600
+    while len(seen) < n and time.time() < deadline:
+        pods = cluster.get_json("/api/v1/namespaces/default/pods?"
+                                "fieldSelector=spec.nodeName%3D" + nodename)
+        now = time.time()
+        for p in pods["items"]:
+            nm = p["metadata"]["name"]
+            if nm in t0 and nm not in seen and \
+                    p.get("status", {}).get("phase") == "Running":
+                seen[nm] = now
+        time.sleep(0.05)
+    started = {}
+    for line in es.log():
+        m = re.search(r"pod default/(k%d-\d{3}): Started: Started "
+                      r"container" % n, line)
+        if m:
+            started.setdefault(m.group(1), log_time(line))
+    running = [started[p] - t0[p] for p in t0]
+    status = [seen[p] - t0[p] for p in t0]
+    cluster.kubectl("delete", "pods", "--all", "--force",
+                    "--grace-period=0", "--wait=false", check=False)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        out = subprocess.run([cri_call, "-e", ctd.endpoint,
+                              "list-sandboxes"], capture_output=True,
+                             text=True).stdout
+        if not re.search(r"default/k%d-" % n, out):
+            break
+        time.sleep(0.5)
+    return running, status
+
+
+def bench_kube(a, ctd, cri_call, work):
+    """Cluster pods: created in the apiserver, running, Running upstream."""
+    import uuid
+    from kube_cluster import KubeCluster, build_binaries
+    cluster = KubeCluster(os.path.join(work, "kube"), build_binaries())
+    nodename = "bench-%s" % uuid.uuid4().hex[:6]
+    es = None
+    try:
+        cluster.start()
+        es = Edgesite(a.edgesite, ctd, os.path.join(work, "kes"),
+                      "controller:\n  kube:\n    kubeconfig: %s\n"
+                      "    node-name: %s\n    qps: %d\n    burst: %d\n" % (
+                          cluster.node_kubeconfig(nodename), nodename,
+                          a.kube_qps, 2 * a.kube_qps))
+        deadline = time.time() + 60
+        while cluster.request("/api/v1/nodes/" + nodename)[0] != 200:
+            if time.time() > deadline:
+                raise RuntimeError("the node never registered")
+            time.sleep(0.2)
+        print("\ncluster pods, controller.kube.qps %d (median / slowest "
+              "pod)" % a.kube_qps)
+        print("%-6s %-22s %s" % ("pods", "created->running",
+                                 "created->Running in the apiserver"))
+        for n in [int(x) for x in a.counts.split(",")]:
+            running, status = kube_round(cluster, es, nodename, n,
+                                         cri_call, ctd)
+            print("%-6d %s / %s  %s / %s" % (
+                n, ms(statistics.median(running)), ms(max(running)),
+                ms(statistics.median(status)), ms(max(status))))
+    finally:
+        if es is not None:
+            es.stop()
+        cluster.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--edgesite", default=os.path.join(
@@ -222,6 +317,11 @@ def main():
     ap.add_argument("--images", default=os.environ.get("EDGESITE_IMAGES"))
     ap.add_argument("--counts", default="1,30")
     ap.add_argument("--rss", default="0,30,110")
+    ap.add_argument("--kube", action="store_true",
+                    help="also cluster pods with a real kube-apiserver")
+    ap.add_argument("--kube-qps", type=int, default=5,
+                    help="controller.kube.qps of the cluster run (burst "
+                    "twice that)")
     a = ap.parse_args()
     cri_call = os.path.join(os.path.dirname(os.path.abspath(a.edgesite)),
                             "tests", "unit", "cri_call")
@@ -239,6 +339,8 @@ def main():
         for n in [int(x) for x in a.counts.split(",")]:
             latency_round(es, ctd, cri_call, n, rounds)
         report(rounds)
+        if a.kube:
+            bench_kube(a, ctd, cri_call, work)
         print("\nedgesite RSS")
         for n in [int(x) for x in a.rss.split(",")]:
             if n > 0:

@@ -182,22 +182,6 @@ pod_room_find(struct pod_room *room, const char *uid)
 	return NULL;
 }
 
-/* The live machine of a store key. */
-struct pod_sync *
-pod_room_find_key(struct pod_room *room, const char *key)
-{
-	struct pod_sync	*ps;
-	const char	*k;
-
-	TAILQ_FOREACH(ps, &room->pods, entry) {
-		k = pod_sync_key(ps);
-		if (k != NULL && strcmp(k, key) == 0 &&
-		    pod_sync_state(ps) != POD_SYNC_DONE)
-			return ps;
-	}
-	return NULL;
-}
-
 /* pod_lookup_cb over the store: the object parsed, or NULL. */
 cJSON *
 pod_room_lookup(const char *resource, const char *ns, const char *name,
@@ -281,12 +265,14 @@ pod_room_put(struct pod_room *room, const char *key, const char *val,
 		cJSON_Delete(pod);
 		return;
 	}
-	old = pod_room_find_key(room, key);
-	if (old != NULL && strcmp(pod_sync_uid(old), uid) != 0) {
-		log_info("pod %s/%s: uid %s replaces %s", ns, name, uid,
-		    pod_sync_uid(old));
+	TAILQ_FOREACH(old, &room->pods, entry) {
+		if (pod_sync_key(old) == NULL || strcmp(pod_sync_key(old),
+		    key) != 0 || strcmp(pod_sync_uid(old), uid) == 0)
+			continue;
+		if (pod_sync_state(old) != POD_SYNC_DONE)
+			log_info("pod %s/%s: uid %s replaces %s", ns, name,
+			    uid, pod_sync_uid(old));
 		pod_sync_update(old, NULL);
-		old = NULL;
 	}
 	if ((ps = pod_room_find(room, uid)) != NULL)
 		pod_sync_update(ps, pod);
@@ -364,7 +350,7 @@ pod_room_scan_cb(const char *key, const char *val, size_t len, void *arg)
 	return 0;
 }
 
-/* Frees the machines that are done and no longer stored as terminating. */
+/* Frees the machines that are done and whose object left the store. */
 static void
 pod_room_reap_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -372,7 +358,9 @@ pod_room_reap_cb(evutil_socket_t fd, short what, void *arg)
 	struct pod_sync	*ps, *next;
 
 	TAILQ_FOREACH_SAFE(ps, &room->pods, entry, next) {
-		if (pod_sync_state(ps) != POD_SYNC_DONE)
+		/* a deletion confirmed upstream waits for the object to go */
+		if (pod_sync_state(ps) != POD_SYNC_DONE ||
+		    pod_sync_key(ps) != NULL)
 			continue;
 		TAILQ_REMOVE(&room->pods, ps, entry);
 		pod_sync_free(ps);

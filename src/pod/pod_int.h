@@ -353,8 +353,6 @@ struct pod_room {
 
 /* The pod's machine by uid, or NULL. */
 struct pod_sync *pod_room_find(struct pod_room *, const char *uid);
-/* The pod's machine by store key, or NULL. */
-struct pod_sync *pod_room_find_key(struct pod_room *, const char *key);
 /* Arms the reaper: DONE machines are freed on a later loop turn. */
 void	 pod_room_reap(struct pod_room *);
 /* A configmap or secret of the store, parsed; NULL when absent. */

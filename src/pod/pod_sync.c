@@ -285,7 +285,7 @@ void
 pod_sync_update(struct pod_sync *ps, cJSON *pod)
 {
 	if (pod == NULL) {
-		if (ps->stored)
+		if (ps->stored && ps->state != POD_SYNC_DONE)
 			log_info("%s: deleted, terminating", ps->label);
 		ps->stored = 0;
 		if (ps->state == POD_SYNC_DONE)

@@ -306,3 +306,16 @@ kube_node_name(struct kube *k)
 {
 	return k->node_name;
 }
+
+void
+kube_report_resp(struct kube *k, const char *part, const struct kube_resp *resp)
+{
+	char	why[256];
+
+	if (resp->status > 0)
+		snprintf(why, sizeof(why), "%s: HTTP %d", part, resp->status);
+	else
+		snprintf(why, sizeof(why), "%s: %s", part, resp->errstr != NULL ?
+		    resp->errstr : "transport error");
+	kube_set_online(k, resp->status > 0, why);
+}

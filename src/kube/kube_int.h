@@ -18,6 +18,7 @@ struct kube_reflector;
 struct kube_node;
 struct kube_lease;
 struct kube_outbox;
+struct kube_resp;
 struct kube_refs;
 
 /* What a reflector watches. */
@@ -52,6 +53,9 @@ struct kube {
 
 /* kube.c: reachability, reported by every part after each request. */
 void	 kube_set_online(struct kube *, int online, const char *why);
+/* Reports one answer of part ("node", "lease") to kube_set_online. */
+void	 kube_report_resp(struct kube *, const char *part,
+	    const struct kube_resp *);
 
 /*
  * kube_node.c: registers or adopts the Node, then sends its status when

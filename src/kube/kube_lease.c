@@ -103,7 +103,6 @@ kube_lease_done_cb(struct kube_req *req, const struct kube_resp *resp,
 {
 	struct kube_lease	*l = arg;
 	enum kube_lease_event	 ev;
-	char			 why[256];
 
 	l->req = NULL;
 	if (resp->status >= 200 && resp->status < 300)
@@ -117,12 +116,7 @@ kube_lease_done_cb(struct kube_req *req, const struct kube_resp *resp,
 	l->resp = resp;
 	kube_lease_fsm(l, ev);
 	l->resp = NULL;
-	if (resp->status > 0)
-		snprintf(why, sizeof(why), "lease: HTTP %d", resp->status);
-	else
-		snprintf(why, sizeof(why), "lease: %s", resp->errstr != NULL ?
-		    resp->errstr : "transport error");
-	kube_set_online(l->k, resp->status > 0, why);
+	kube_report_resp(l->k, "lease", resp);
 }
 
 /* RFC 3339 with microseconds, as a MicroTime: "2026-11-26T23:03:20.123456Z". */

@@ -211,7 +211,6 @@ kube_node_done_cb(struct kube_req *req, const struct kube_resp *resp,
 {
 	struct kube_node	*n = arg;
 	enum kube_node_event	 ev;
-	char			 why[256];
 
 	n->req = NULL;
 	if (resp->status >= 200 && resp->status < 300)
@@ -225,12 +224,7 @@ kube_node_done_cb(struct kube_req *req, const struct kube_resp *resp,
 	n->resp = resp;
 	kube_node_fsm(n, ev);
 	n->resp = NULL;
-	if (resp->status > 0)
-		snprintf(why, sizeof(why), "node: HTTP %d", resp->status);
-	else
-		snprintf(why, sizeof(why), "node: %s", resp->errstr != NULL ?
-		    resp->errstr : "transport error");
-	kube_set_online(n->k, resp->status > 0, why);
+	kube_report_resp(n->k, "node", resp);
 }
 
 /* Logs a failed request with the apiserver's answer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * edgesite: a standalone Kubernetes node for the edge. main() reads the
  * options and the configuration, opens the store, starts the local API and

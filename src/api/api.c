@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The local HTTP endpoint: the one file that includes evhtp.h. It owns the
  * libevhtp server on the daemon's event_base (no evhtp threads), the client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The local HTTP endpoint (libevhtp on the loop): health, readiness,
  * metrics and debug endpoints now; the Kubernetes read API later. Only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal interface between the files of the local endpoint. api.c owns
  * libevhtp and turns each request into a struct api_req; the handlers in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * /metrics in the Prometheus text exposition format 0.0.4: build info, the
  * usual process_* families read from /proc, the store's counters, the

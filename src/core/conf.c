@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Configuration loading: the libyaml adapter (the only file that includes
  * yaml.h). A file is parsed into a YAML document whose mappings are walked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The option table: one row per key of edgeSite.yaml, in the order of the
  * sample file. Parsing, defaults, reload diffs, the JSON dump, the sample

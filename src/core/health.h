@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Readiness of each part (store, api, kube, cri, mqtt): parts report their
  * state here and /readyz and the USR1 dump read it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gRPC over HTTP/2 on a unix socket, the only file that includes nghttp2.
  * A struct cri_h2 is one client connection with prior knowledge (the

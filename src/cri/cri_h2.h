@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The HTTP/2 side of the cri room (cri_h2.c, the only user of nghttp2):
  * one gRPC connection to a unix socket, with prior knowledge, carrying

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The kube room's wiring: reads the credentials, picks the node name,
  * creates the apiserver client and every part that talks to it (the

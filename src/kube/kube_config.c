@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Kubeconfig: reads the credentials edgesite uses to reach the apiserver.
  * The file is parsed with libyaml into a document; the current context

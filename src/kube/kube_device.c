@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Device status upstream: the device twin's reported values and device
  * state, as a merge patch of a Device's status subresource

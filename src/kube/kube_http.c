@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The apiserver client: HTTP/1.1 over bufferevents, TLS through OpenSSL
  * (the only file that includes it), names resolved with evdns so the loop

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The apiserver client: HTTP/1.1 over libevent bufferevents, TLS through
  * OpenSSL, with kubeconfig credentials, qps/burst, failover between

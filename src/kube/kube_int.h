@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal interface of the kube room, shared by kube.c (wiring and the
  * connection state), kube_reflector.c (list+watch into the store),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The durable outbox: upstream writes (pod status, pod deletion, device
  * status) are stored before they are sent, one per target under

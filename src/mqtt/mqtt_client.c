@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The external broker's client, and the one file that includes
  * mosquitto.h. libmosquitto runs without its threads: its socket is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Static pod manifests: the libyaml adapter of the pod room (the only file
  * of the room that includes yaml.h). A manifest is one YAML or JSON

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The runtime calls of a pod's machine. Observing lists the pod's
  * sandboxes and containers by its uid label, then asks the status of each

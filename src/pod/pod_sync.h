@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The per-pod machine as its parts see it: pod_sync.c (the machine,
  * status, probes' results), pod_plan.c (what to do next, from the last

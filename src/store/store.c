@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store: the LevelDB adapter (the only file that includes leveldb/c.h).
  * It owns the database handle, the state directory lock, the local revision

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key builders for the store's key families (../shared/DESIGN.md): objects
  * under o/<resource>/<namespace>/<name>, resume points under v/<resource>,

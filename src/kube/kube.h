@@ -2,8 +2,9 @@
 /*
  * The kube room: joins a cluster. Registers the Node, reports its status,
  * renews its Lease, list+watches what the node may read into the store,
- * and sends the outbox (pod, node and device status) upstream. Start-up
- * never waits for the apiserver; offline is a normal state.
+ * and sends the outbox (pod status, pod deletion, mirror pods, device
+ * status) upstream. Start-up never waits for the apiserver; offline is a
+ * normal state.
  */
 #ifndef EDGESITE_KUBE_H
 #define EDGESITE_KUBE_H

@@ -2,7 +2,11 @@
 /*
  * Internal interface of the kube room, shared by kube.c (wiring and the
  * connection state), kube_reflector.c (list+watch into the store),
- * kube_node.c (registration and status), kube_lease.c and kube_outbox.c.
+ * kube_refs.c (the configmaps and secrets pods use), kube_node.c
+ * (registration and status), kube_lease.c, kube_outbox.c and
+ * kube_device.c. Still included from outside the room, until the store
+ * is the only road upstream: edgesite.c, pod_plan.c, pod_static.c and
+ * pod_sync.c.
  */
 #ifndef EDGESITE_KUBE_INT_H
 #define EDGESITE_KUBE_INT_H

@@ -2,8 +2,9 @@
 /*
  * The per-pod machine as its parts see it: pod_sync.c (the machine,
  * status, probes' results), pod_plan.c (what to do next, from the last
- * observation), pod_run.c (the runtime calls that observe and act) and
- * pod_gc.c (removals of what the pod no longer needs).
+ * observation), pod_run.c (the runtime calls that observe and act),
+ * pod_gc.c (removals of what the pod no longer needs), pod_probe.c (the
+ * probes a machine owns) and pod.c (the room that kicks the machines).
  */
 #ifndef EDGESITE_POD_SYNC_H
 #define EDGESITE_POD_SYNC_H

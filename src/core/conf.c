@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Configuration loading: the libyaml adapter (the only file that includes
- * yaml.h). A file is parsed into a YAML document whose mappings are walked
- * key by key; each dotted path is matched against the option table and its
- * value handed to the parsers of conf_value.c. Every problem is collected
- * as "file:line:col: message" (1-based, from libyaml's 0-based marks) and
- * the walk goes on, so one run reports them all. This file also owns the
- * struct conf lifetime, its formatting, reload diffs, the JSON dump and
- * the sample file.
+ * Configuration loading with libyaml (kube_config.c and pod_manifest.c
+ * parse their YAML with it too). A file is parsed into a YAML document
+ * whose mappings are walked key by key; each dotted path is matched
+ * against the option table and its value handed to the parsers of
+ * conf_value.c. Every problem is collected as "file:line:col: message"
+ * (1-based, from libyaml's 0-based marks) and the walk goes on, so one run
+ * reports them all. This file also owns the struct conf lifetime, its
+ * formatting, reload diffs, the JSON dump and the sample file.
  */
 #include "config.h"
 

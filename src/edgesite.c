@@ -273,7 +273,7 @@ edgesite_cri_cb(enum cri_state st, void *arg)
 		    cri_runtime_version(es->cri));
 }
 
-/* Opens the parts in the order DESIGN.md gives; any failure exits 1. */
+/* Opens the parts in the order HACKING.md gives; any failure exits 1. */
 static void
 edgesite_start(struct edgesite *es)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store: LevelDB holding every object, resume point, outbox entry and
- * twin state (key families in ../shared/DESIGN.md). Writes go in batches;
+ * twin state (key families in HACKING.md). Writes go in batches;
  * each committed batch bumps the local revision and, on a later loop turn,
  * tells the subscribers whose prefix matches. Every value remembers the
  * revision that wrote it, and the changes to objects (o/ keys) are kept

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Key builders for the store's key families (../shared/DESIGN.md): objects
- * under o/<resource>/<namespace>/<name>, resume points under v/<resource>,
- * outbox entries under x/<target> and twin state under t/<device>/<property>.
- * Every key is built here so the layout lives in one place.
+ * Key builders for four of the store's key families (HACKING.md lists
+ * them all): objects under o/<resource>/<namespace>/<name>, resume points
+ * under v/<resource>, outbox entries under x/<target> and twin state under
+ * t/<device>/<property>. Prefixes and scoped keys of these (the
+ * reflectors' o/<resource>/<ns>/ and v/<resource>/<ns>) and the other
+ * families (p/, s/, q/, c/, r, k) are still built where they are used.
  */
 #include "config.h"
 

@@ -17,7 +17,6 @@
 #include "config.h"
 
 #include <sys/types.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -44,19 +43,13 @@
 #include <openssl/x509v3.h>
 
 #include "core/clock.h"
+#include "core/compat.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "core/xmalloc.h"
 #include "kube/kube_config.h"
 #include "kube/kube_http.h"
 #include "kube/kube_http_parse.h"
-
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
-	for ((var) = TAILQ_FIRST(head);					\
-	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
-	    (var) = (tvar))
-#endif
 
 /* Timeouts and the pool size. */
 #define KUBE_HTTP_IDLE_MS		30000

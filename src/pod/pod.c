@@ -32,6 +32,7 @@
 
 #include <event2/event.h>
 
+#include "core/compat.h"
 #include "core/conf.h"
 #include "core/health.h"
 #include "core/json.h"

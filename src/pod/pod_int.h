@@ -14,13 +14,6 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
-	for ((var) = TAILQ_FIRST(head);					\
-	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
-	    (var) = (tvar))
-#endif
-
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>

@@ -30,6 +30,7 @@
 #include <event2/event.h>
 
 #include "core/clock.h"
+#include "core/compat.h"
 #include "core/conf.h"
 #include "core/json.h"
 #include "core/log.h"

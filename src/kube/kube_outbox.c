@@ -111,11 +111,7 @@ kube_outbox_enter_state(struct kube_outbox_entry *e,
 static void
 kube_outbox_arm(struct event *ev, uint64_t ms)
 {
-	struct timeval	tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(ev, &tv);
+	clock_timer_add(ev, ms);
 }
 
 /* The entry's retry timer. */

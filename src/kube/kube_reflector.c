@@ -936,7 +936,6 @@ static void
 kube_reflector_enter(struct kube_reflector *r, enum kube_reflector_state st)
 {
 	enum kube_reflector_state	 old = r->state;
-	struct timeval			 tv;
 	uint64_t			 ms = 0;
 	size_t				 n;
 
@@ -971,9 +970,7 @@ kube_reflector_enter(struct kube_reflector *r, enum kube_reflector_state st)
 	case KUBE_REFLECTOR_BACKOFF:
 		/* Later failures in a row are logged at debug only. */
 		r->quiet = 1;
-		tv.tv_sec = (time_t)(ms / 1000);
-		tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-		evtimer_add(&r->ev_timer, &tv);
+		clock_timer_add(&r->ev_timer, ms);
 		break;
 	case KUBE_REFLECTOR_IDLE:
 	case KUBE_REFLECTOR_STOPPED:

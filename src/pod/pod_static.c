@@ -519,10 +519,9 @@ static void
 pod_static_scan_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pod_static	*st = arg;
-	struct timeval		 tv = { POD_STATIC_SCAN_MS / 1000, 0 };
 
 	pod_static_scan(st);
-	evtimer_add(st->ev_scan, &tv);
+	clock_timer_add(st->ev_scan, POD_STATIC_SCAN_MS);
 }
 
 /* The stored object under key, parsed, or NULL. */
@@ -732,13 +731,12 @@ static void
 pod_static_mirror_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pod_static	*st = arg;
-	struct timeval		 tv = { POD_STATIC_MIRROR_MS / 1000, 0 };
 
 	store_scan(st->room->store, POD_KEY_STATIC, pod_static_mirror_scan_cb,
 	    st);
 	store_scan(st->room->store, POD_KEY_CLUSTER, pod_static_mirror_pods_cb,
 	    st);
-	evtimer_add(st->ev_mirror, &tv);
+	clock_timer_add(st->ev_mirror, POD_STATIC_MIRROR_MS);
 }
 
 /* Scans the folder once now (the room then finds the pods stored). */
@@ -746,7 +744,6 @@ struct pod_static *
 pod_static_new(struct pod_room *room)
 {
 	struct pod_static	*st;
-	struct timeval		 tv = { POD_STATIC_SCAN_MS / 1000, 0 };
 
 	st = xcalloc(1, sizeof(*st));
 	st->room = room;
@@ -763,10 +760,9 @@ pod_static_new(struct pod_room *room)
 		return st;
 	}
 	pod_static_scan(st);
-	evtimer_add(st->ev_scan, &tv);
+	clock_timer_add(st->ev_scan, POD_STATIC_SCAN_MS);
 	if (room->kube != NULL) {
-		tv.tv_sec = POD_STATIC_MIRROR_MS / 1000;
-		evtimer_add(st->ev_mirror, &tv);
+		clock_timer_add(st->ev_mirror, POD_STATIC_MIRROR_MS);
 	}
 	return st;
 }

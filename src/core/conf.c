@@ -842,20 +842,16 @@ char *
 conf_dump_json(const struct conf *c)
 {
 	const struct conf_option	*o;
-	cJSON				*obj, *j;
+	cJSON				*obj;
 	char				*s;
 
-	if ((obj = cJSON_CreateObject()) == NULL)
-		fatalx("conf: out of memory");
+	obj = cJSON_CreateObject();
 	for (o = conf_table; o < conf_table + conf_table_len; o++) {
 		if (o->type == CONF_T_IGNORED)
 			continue;
-		if ((j = conf_json_value(c, o)) == NULL)
-			fatalx("conf: out of memory");
-		cJSON_AddItemToObject(obj, o->path, j);
+		cJSON_AddItemToObject(obj, o->path, conf_json_value(c, o));
 	}
-	if ((s = cJSON_Print(obj)) == NULL)
-		fatalx("conf: out of memory");
+	s = cJSON_Print(obj);
 	cJSON_Delete(obj);
 	return s;
 }

@@ -18,11 +18,11 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 
-#define API_KUBE_NAME_MAX	253
 #define API_KUBE_TIMEOUT_MAX	(24 * 3600)
 
 static const char *const api_kube_meta_fields[] = {
@@ -358,15 +358,6 @@ api_kube_query_clear(struct api_query *q)
 	memset(q, 0, sizeof(*q));
 }
 
-/* A namespace or name as a store key part: no '/', not too long. */
-static int
-api_kube_name_ok(const char *s)
-{
-	return *s != '\0' && strlen(s) <= API_KUBE_NAME_MAX &&
-	    strchr(s, '/') == NULL && strcmp(s, ".") != 0 &&
-	    strcmp(s, "..") != 0;
-}
-
 /* A non-negative decimal number of at most max. */
 static int
 api_kube_number(const char *s, int64_t max, int64_t *v)
@@ -466,8 +457,8 @@ api_kube_query_path(struct api_kube_path *kp, size_t i, const char *group,
 		return 404;
 	}
 	if ((ns != NULL && !q->kind->namespaced) ||
-	    (ns != NULL && !api_kube_name_ok(ns)) ||
-	    (kp->n - i == 2 && !api_kube_name_ok(kp->part[i + 1]))) {
+	    (ns != NULL && !dnsname_segment(ns)) ||
+	    (kp->n - i == 2 && !dnsname_segment(kp->part[i + 1]))) {
 		*why = "the server could not find the requested resource";
 		return 404;
 	}

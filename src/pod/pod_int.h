@@ -111,7 +111,6 @@ enum pod_pull pod_spec_pull_policy(const cJSON *c);
 void	 pod_spec_fnv(const void *, size_t, char out[17]);
 void	 pod_spec_container_hash(const cJSON *c, char out[17]);
 char	*pod_spec_base64(const char *in, size_t *outlen);
-int	 pod_spec_dns_label(const char *);
 int	 pod_spec_validate(const cJSON *pod, char *err, size_t errlen);
 
 /*

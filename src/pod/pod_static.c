@@ -32,6 +32,7 @@
 #include "core/clock.h"
 #include "core/compat.h"
 #include "core/conf.h"
+#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -182,19 +183,6 @@ pod_static_defaults(cJSON *spec)
 	cJSON_AddItemToArray(tol, t);
 }
 
-/* A name of lowercase alnum, '-' and '.', as metadata.name must be. */
-static int
-pod_static_valid_name(const char *s, size_t max)
-{
-	size_t	n;
-
-	for (n = 0; s[n] != '\0'; n++)
-		if (!(s[n] >= 'a' && s[n] <= 'z') && !(s[n] >= '0' &&
-		    s[n] <= '9') && s[n] != '-' && s[n] != '.')
-			return 0;
-	return n > 0 && n <= max;
-}
-
 /* The uid of a static pod: 128 bits of hash as 32 hex digits. */
 static void
 pod_static_uid(const cJSON *manifest, const char *node, const char *path,
@@ -235,12 +223,12 @@ pod_static_pod(cJSON *m, const char *node, const char *path, char *err,
 	md = pod_static_object(m, "metadata");
 	name = json_get_string(md, "name");
 	ns = json_get_string(md, "namespace");
-	if (name == NULL || !pod_static_valid_name(name, POD_STATIC_NAME_MAX -
-	    strlen(node) - 1)) {
+	if (!dnsname_subdomain(name) || strlen(name) + 1 + strlen(node) >
+	    POD_STATIC_NAME_MAX) {
 		snprintf(err, errlen, "metadata.name is missing or invalid");
 		return NULL;
 	}
-	if (ns != NULL && *ns != '\0' && !pod_spec_dns_label(ns)) {
+	if (ns != NULL && *ns != '\0' && !dnsname_label(ns)) {
 		snprintf(err, errlen, "metadata.namespace is invalid");
 		return NULL;
 	}

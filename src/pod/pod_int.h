@@ -3,7 +3,7 @@
  * from the store, the runtime's view, the resync timer); pod_sync.c runs
  * one state machine per pod; pod_probe.c the probes of its containers;
  * pod_gc.c removes what no pod owns; pod_static.c turns the manifest
- * folder into stored pods (pod_manifest.c is its libyaml adapter). The
+ * folder into stored pods (pod_manifest.c reads one as YAML). The
  * pure parts -- pod_spec.c (what a spec means), pod_env.c (environment),
  * pod_volume.c (volume files and mounts) and pod_status.c (status from
  * what runs) -- take plain inputs so the unit tests can drive them.

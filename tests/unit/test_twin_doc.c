@@ -374,6 +374,7 @@ test_topics(void)
 int
 main(void)
 {
+	unit_init();
 	test_parse();
 	test_values();
 	test_check();

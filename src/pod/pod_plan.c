@@ -24,7 +24,6 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
-#include "kube/kube_int.h"
 #include "pod/pod.h"
 #include "pod/pod_cri.h"
 #include "pod/pod_sync.h"
@@ -149,8 +148,7 @@ pod_plan_has_sandbox(const struct pod_observed *o, const char *id)
 static void
 pod_plan_cleanup(struct pod_sync *ps)
 {
-	struct kube	*k = ps->room->kube;
-	char		*dir;
+	char	*dir;
 
 	xasprintf(&dir, "%s/pods/%s", ps->room->node.state_dir, ps->uid);
 	if (pod_volume_teardown(dir) == -1)
@@ -160,15 +158,7 @@ pod_plan_cleanup(struct pod_sync *ps)
 	    ps->uid);
 	pod_volume_teardown(dir);
 	free(dir);
-	pod_sync_status_forget(ps);
-	if (!ps->finalized && !ps->is_static && ps->key != NULL &&
-	    ps->stored && ps->pod != NULL && k != NULL &&
-	    json_get_string(ps->pod, "metadata.deletionTimestamp") != NULL) {
-		ps->finalized = 1;
-		if (kube_pod_finalize(k, ps->ns, ps->name, ps->uid) == 0)
-			log_info("%s: terminated, confirming the deletion",
-			    ps->label);
-	}
+	pod_sync_finalize(ps);
 	log_info("%s: removed", ps->label);
 }
 

@@ -140,7 +140,12 @@ const cJSON	*pod_sync_container_spec(const struct pod_sync *,
 		    const char *name, int *init);
 void		 pod_sync_ctx(struct pod_sync *, struct pod_ctx *);
 void		 pod_sync_status(struct pod_sync *, const struct pod_plan *);
-void		 pod_sync_status_forget(struct pod_sync *);
+/*
+ * The pod is gone from the runtime: forgets its status (p/) and, for a
+ * cluster pod whose deletion the apiserver asked for, records the delete
+ * with grace period 0 for upstream, in the same batch. Once per pod.
+ */
+void		 pod_sync_finalize(struct pod_sync *);
 void		 pod_sync_probes(struct pod_sync *);
 void		 pod_sync_refs_changed(struct pod_sync *);
 

@@ -7,8 +7,9 @@ cluster pod, both a status and a record carrying that same status, or
 neither. Back online, the apiserver gets the latest status and the outbox
 drains. Events recorded offline are delivered after the reconnect exactly
 once, even when edgesite is killed after the apiserver took them but
-before it heard the answer (the resend meets 409 AlreadyExists). Runs only
-with EDGESITE_TEST_KUBE=1."""
+before it heard the answer (the resend meets 409 AlreadyExists). Waiting
+Event records are bounded, the oldest dropped first. Runs only with
+EDGESITE_TEST_KUBE=1."""
 import json
 import os
 import random
@@ -242,3 +243,36 @@ def test_offline_events_delivered_once(kube_cluster, node):
         assert len(same) == 1, (b, same)
         assert same[0]["metadata"]["name"] == b["metadata"]["name"]
         assert same[0].get("count", 1) == 1
+
+
+def test_event_records_bounded(kube_cluster, node):
+    """Past 1000 waiting Event records the oldest (by the revision that
+    wrote them, not by key) are deleted, with one log line."""
+    proxy, es, name = node
+    proxy.down()
+    assert es.stop() == 0
+    db = storeio.open_store(es.state_dir)
+    try:
+        for i in range(1010):
+            ev = "bound-%s.%04d" % (name, i)
+            rec = {"method": "POST",
+                   "path": "/api/v1/namespaces/default/events",
+                   "contentType": "application/json",
+                   "body": json.dumps({"metadata": {"name": ev}})}
+            db.put(("x/events/default/" + ev).encode(),
+                   storeio.frame(json.dumps(rec).encode(), rev=2000 - i))
+    finally:
+        db.close()
+    mark = len(es.log())
+    es.start()
+    es.wait_log(r"outbox: more than 1000 events waiting, dropped 1 of the "
+                r"oldest", start=mark)
+    left = keys(es, "x/events/default/")
+    assert len(left) == 1000
+    gone = {"x/events/default/bound-%s.%04d" % (name, i)
+            for i in range(1000, 1010)}
+    assert not (gone & left)
+    time.sleep(1)
+    assert es.log()[mark:].count("events waiting, dropped") == 1
+    # Not sent: the records go with the test, not to the apiserver.
+    assert es.stop() == 0

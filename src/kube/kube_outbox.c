@@ -34,9 +34,9 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "kube/kube.h"
 #include "kube/kube_http.h"
 #include "kube/kube_int.h"
-#include "kube/kube.h"
 #include "store/store.h"
 #include "store/store_outbox.h"
 
@@ -243,8 +243,7 @@ kube_outbox_entry_done_cb(struct kube_req *req, const struct kube_resp *resp,
 		/* sent before a crash, or before its answer was lost */
 		log_debug("outbox %s: already posted", e->target);
 		ev = KUBE_OUTBOX_EV_OK;
-	}
-	else if (s == 400 || s == 404 || s == 405 || s == 409 || s == 410 ||
+	} else if (s == 400 || s == 404 || s == 405 || s == 409 || s == 410 ||
 	    s == 412 || s == 413 || s == 415 || s == 422)
 		ev = KUBE_OUTBOX_EV_PERMANENT;
 	else if (s > 0)
@@ -452,24 +451,29 @@ kube_outbox_probe_cb(int fd, short events, void *arg)
 
 /*
  * Sends queued entries, up to the in-flight limit, when the apiserver is
- * reachable; otherwise, with entries left and nothing in flight, arms the
+ * reachable, Events last so a backlog of them does not hold up a pod's
+ * status; otherwise, with entries left and nothing in flight, arms the
  * probe with back-off.
  */
 static void
 kube_outbox_drain(struct kube_outbox *ob, int reachable)
 {
 	struct kube_outbox_entry	*e, *next;
-	int				 queued = 0;
+	int				 queued = 0, events;
 
 	if (reachable) {
 		backoff_reset(&ob->probe_bo);
-		for (e = TAILQ_FIRST(&ob->entries); e != NULL; e = next) {
-			next = TAILQ_NEXT(e, entry);
-			if (e->state != KUBE_OUTBOX_QUEUED)
-				continue;
-			if (ob->inflight >= KUBE_OUTBOX_MAX_INFLIGHT)
-				return;
-			kube_outbox_entry_fsm(e, KUBE_OUTBOX_EV_SEND);
+		for (events = 0; events < 2; events++) {
+			for (e = TAILQ_FIRST(&ob->entries); e != NULL;
+			    e = next) {
+				next = TAILQ_NEXT(e, entry);
+				if (e->state != KUBE_OUTBOX_QUEUED ||
+				    e->is_event != events)
+					continue;
+				if (ob->inflight >= KUBE_OUTBOX_MAX_INFLIGHT)
+					return;
+				kube_outbox_entry_fsm(e, KUBE_OUTBOX_EV_SEND);
+			}
 		}
 		return;
 	}

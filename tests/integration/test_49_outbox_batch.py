@@ -8,7 +8,8 @@ neither. Back online, the apiserver gets the latest status and the outbox
 drains. Events recorded offline are delivered after the reconnect exactly
 once, even when edgesite is killed after the apiserver took them but
 before it heard the answer (the resend meets 409 AlreadyExists). Waiting
-Event records are bounded, the oldest dropped first. Runs only with
+Event records are bounded, the oldest dropped first. Standalone, nothing
+is recorded for upstream. All but the last run only with
 EDGESITE_TEST_KUBE=1."""
 import json
 import os
@@ -23,13 +24,20 @@ import storeio
 from containerd import containerd  # noqa: F401
 from fault_proxy import FaultProxy
 from kube_cluster import kube_cluster  # noqa: F401
-from podutil import BUSYBOX, runtime_yaml, wait_for
+from podutil import (BUSYBOX, runtime_yaml, static_name, wait_for,
+                     write_manifest)
 
-pytestmark = [
+kube_only = [
     pytest.mark.kube,
     pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
                        reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
 ]
+
+
+def kube_test(fn):
+    for m in kube_only:
+        fn = m(fn)
+    return fn
 
 KILLS = 15
 EVENTS = r"^/api/v1/namespaces/default/events$"
@@ -134,6 +142,7 @@ def upstream_matches(kube_cluster, n, status):
                for k in ("phase", "conditions", "containerStatuses"))
 
 
+@kube_test
 def test_status_and_outbox_in_one_batch(kube_cluster, node):
     proxy, es, name = node
     names = ["crash-%s" % name, "flip-%s" % name]
@@ -187,6 +196,7 @@ def events_of(kube_cluster, pod_name):
     return json.loads(body)["items"]
 
 
+@kube_test
 def test_offline_events_delivered_once(kube_cluster, node):
     proxy, es, name = node
     n = "ev-%s" % name
@@ -245,6 +255,7 @@ def test_offline_events_delivered_once(kube_cluster, node):
         assert same[0].get("count", 1) == 1
 
 
+@kube_test
 def test_event_records_bounded(kube_cluster, node):
     """Past 1000 waiting Event records the oldest (by the revision that
     wrote them, not by key) are deleted, with one log line."""
@@ -276,3 +287,18 @@ def test_event_records_bounded(kube_cluster, node):
     assert es.log()[mark:].count("events waiting, dropped") == 1
     # Not sent: the records go with the test, not to the apiserver.
     assert es.stop() == 0
+
+
+def test_standalone_records_nothing(containerd, edgesite_factory):
+    """A static pod that crashes has a status and events, but standalone
+    no outbox record is written for them."""
+    es = edgesite_factory(runtime_yaml(containerd))
+    es.start()
+    manifest = crashing("crash", None)
+    del manifest["spec"]["nodeName"]
+    write_manifest(es, "crash.json", json.dumps(manifest))
+    n = static_name("crash")
+    wait_for(lambda: "p/default/" + n in keys(es, "p/"), timeout=60,
+             what="the static pod's status")
+    es.wait_log(r"pod default/%s: .*(Started|BackOff)" % n, timeout=60)
+    assert keys(es, "x/") == set()

@@ -1,10 +1,12 @@
 /*
- * The kube room's wiring: reads the credentials, creates the apiserver client and every part that talks to it (the
- * reflectors of the node's pods, its Node, services, endpoint slices and
- * devices; the configmaps and secrets the pods reference; node status, the
- * Lease and the outbox), and tracks whether the apiserver is reachable,
- * which every part reports after each request. Coming back online kicks
- * the outbox, the node status, the Lease and the waiting reflectors. This
+ * The kube room's wiring: reads the credentials, creates the apiserver
+ * client and every part that talks to it (the reflectors of the node's
+ * pods, its Node, services, endpoint slices and devices; the configmaps
+ * and secrets the pods reference; node status, the Lease and the outbox
+ * sender), and tracks whether the apiserver is reachable, which every
+ * part reports after each request. Coming back online kicks the outbox,
+ * the node status, the Lease and the waiting reflectors. The node's name
+ * and whether it is in a cluster come from main() (core/node.h). This
  * file owns struct kube (kube_int.h) and the last reason the apiserver was
  * unreachable. The health part "kube" tells /readyz the connection and
  * each reflector's state.

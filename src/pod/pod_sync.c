@@ -8,8 +8,9 @@
  * resync). After each observation the pod's status is computed and,
  * when it changed, stored under p/<ns>/<name> together with, in cluster
  * mode, its outbox record (x/pods/<ns>/<name>/status) in one batch: both
- * or neither. Events the pod's machine tells are outbox records too. A pod no longer stored is terminated and removed; the machine
- * then ends in DONE and the room frees it on a later loop turn.
+ * or neither. Events the machine tells are outbox records too. A pod no
+ * longer stored is terminated and removed; the machine then ends in DONE
+ * and the room frees it on a later loop turn.
  *
  * States: IDLE (nothing in flight), OBSERVING (lists and statuses in
  * flight), ACTING (runtime calls in flight), DONE. Events: KICK, TIMER,

@@ -12,24 +12,9 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "core/dnsname.h"
 #include "core/node.h"
 #include "core/xmalloc.h"
-
-#define NODE_NAME_MAX	253
-
-/* A node name must be a lowercase DNS subdomain. */
-static int
-node_name_ok(const char *s)
-{
-	size_t	n;
-
-	for (n = 0; s[n] != '\0'; n++) {
-		if (!islower((unsigned char)s[n]) &&
-		    !isdigit((unsigned char)s[n]) && s[n] != '-' && s[n] != '.')
-			return 0;
-	}
-	return n > 0 && n <= NODE_NAME_MAX;
-}
 
 /* hostname-override or the host name, lowercased; NULL when unreadable. */
 static char *
@@ -62,7 +47,7 @@ node_ident_init(struct node_ident *ni, const struct conf *c,
 		*errstr = "cannot read the hostname";
 		return -1;
 	}
-	if (!node_name_ok(ni->name)) {
+	if (!dnsname_subdomain(ni->name)) {
 		*errstr = "the node name is not a lowercase DNS subdomain";
 		node_ident_clear(ni);
 		return -1;

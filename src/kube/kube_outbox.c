@@ -124,17 +124,6 @@ kube_outbox_enter_state(struct kube_outbox_entry *e,
 	e->state = state;
 }
 
-/* Arms ev for ms from now. */
-static void
-kube_outbox_arm(struct event *ev, uint64_t ms)
-{
-	struct timeval	tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(ev, &tv);
-}
-
 /* The entry's retry timer. */
 static void
 kube_outbox_entry_timer_cb(int fd, short events, void *arg)
@@ -368,7 +357,7 @@ kube_outbox_entry_backoff(struct kube_outbox_entry *e)
 	    e->resp->status, log_escape(e->resp->body, e->resp->len, esc,
 	    sizeof(esc)), e->attempts, (unsigned long long)delay);
 	kube_outbox_enter_state(e, KUBE_OUTBOX_WAITING, "retry");
-	kube_outbox_arm(e->timer, delay);
+	clock_timer_add(e->timer, delay);
 }
 
 /* The state machine of one entry. */
@@ -482,7 +471,7 @@ kube_outbox_drain(struct kube_outbox *ob, int reachable)
 			queued = 1;
 	}
 	if (queued && ob->inflight == 0 && !evtimer_pending(ob->probe, NULL))
-		kube_outbox_arm(ob->probe, backoff_next(&ob->probe_bo));
+		clock_timer_add(ob->probe, backoff_next(&ob->probe_bo));
 }
 
 /* The oldest event entry not in flight, or NULL. */
@@ -614,7 +603,7 @@ kube_outbox_new(struct kube *k)
 	if (n > 0) {
 		log_info("outbox: %zu writes kept from before", n);
 		/* Try at once, on the loop: online or not, one probe tells. */
-		kube_outbox_arm(ob->probe, 0);
+		clock_timer_add(ob->probe, 0);
 	}
 	return ob;
 }

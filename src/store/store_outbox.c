@@ -5,40 +5,24 @@
  * each added to the caller's batch so it commits with the local state it
  * comes from. The bodies are built here, at record time, and sent as
  * they are by the kube room. Names that become path segments must be DNS
- * names; anything else is refused before it reaches a batch.
+ * subdomains (dnsname.h); anything else is refused before it reaches a
+ * batch.
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/xmalloc.h"
 #include "store/store.h"
 #include "store/store_outbox.h"
 
-#define STORE_OUTBOX_NAME_MAX	253
 #define STORE_OUTBOX_DEVICE_API	"/apis/devices.kubeedge.io/v1alpha1"
 #define STORE_OUTBOX_MERGE	"application/merge-patch+json"
 #define STORE_OUTBOX_JSON	"application/json"
-
-/* A DNS name as a path segment: lowercase letters, digits, '-' and '.'. */
-static int
-store_outbox_name_ok(const char *s)
-{
-	size_t	n;
-
-	if (s == NULL)
-		return 0;
-	for (n = 0; s[n] != '\0'; n++) {
-		if (!islower((unsigned char)s[n]) &&
-		    !isdigit((unsigned char)s[n]) && s[n] != '-' && s[n] != '.')
-			return 0;
-	}
-	return n > 0 && n <= STORE_OUTBOX_NAME_MAX;
-}
 
 int
 store_outbox_add(struct store_batch *b, const char *target,
@@ -153,7 +137,7 @@ store_outbox_pod_status(struct store_batch *b, const char *ns,
 	char	*body, *path, *target;
 	int	 rc;
 
-	if (!store_outbox_name_ok(ns) || !store_outbox_name_ok(name) ||
+	if (!dnsname_subdomain(ns) || !dnsname_subdomain(name) ||
 	    uid == NULL || *uid == '\0' || status_json == NULL)
 		return -1;
 	if ((body = store_outbox_status_patch("uid", uid, status_json)) ==
@@ -177,7 +161,7 @@ store_outbox_pod_delete(struct store_batch *b, const char *ns,
 	char	*body, *path, *target;
 	int	 rc;
 
-	if (!store_outbox_name_ok(ns) || !store_outbox_name_ok(name) ||
+	if (!dnsname_subdomain(ns) || !dnsname_subdomain(name) ||
 	    uid == NULL || *uid == '\0')
 		return -1;
 	root = cJSON_CreateObject();
@@ -205,7 +189,7 @@ store_outbox_mirror_create(struct store_batch *b, const char *ns,
 	char	*path, *target;
 	int	 rc;
 
-	if (!store_outbox_name_ok(ns) || !store_outbox_name_ok(name) ||
+	if (!dnsname_subdomain(ns) || !dnsname_subdomain(name) ||
 	    pod_json == NULL)
 		return -1;
 	xasprintf(&path, "/api/v1/namespaces/%s/pods", ns);
@@ -224,7 +208,7 @@ store_outbox_device_status(struct store_batch *b, const char *ns,
 	char	*body, *path, *target;
 	int	 rc;
 
-	if (!store_outbox_name_ok(ns) || !store_outbox_name_ok(name) ||
+	if (!dnsname_subdomain(ns) || !dnsname_subdomain(name) ||
 	    status_json == NULL)
 		return -1;
 	/* The Device changed meanwhile: 409, and the twin sends anew. */
@@ -296,8 +280,8 @@ store_outbox_event(struct store_batch *b, const char *ns,
 	char	*name, *body, *path, *target, ts[64];
 	int	 rc;
 
-	if (!store_outbox_name_ok(ns) || ref == NULL ||
-	    !store_outbox_name_ok(ref->name) || host == NULL ||
+	if (!dnsname_subdomain(ns) || ref == NULL ||
+	    !dnsname_subdomain(ref->name) || host == NULL ||
 	    type == NULL || reason == NULL || message == NULL || now == NULL)
 		return -1;
 	xasprintf(&name, "%.200s.%llx", ref->name, (unsigned long long)

@@ -304,6 +304,7 @@ main(void)
 {
 	const char	*errstr;
 
+	unit_init();
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	base = event_base_new();

@@ -7,6 +7,8 @@
  * that no pod owns any more (found after the first relist, when every
  * runtime object has a machine). Runtime objects of pods that are gone
  * are orphans the room gives a machine of their own, which removes them.
+ * pod_gc_plan is pure, a part of the planner; pod_gc_dirs removes the
+ * folders at once (they are left over from a previous run, rarely big).
  */
 #include "config.h"
 

@@ -1,7 +1,8 @@
 /*
  * Internal interface of the pod room. pod.c owns the room (desired pods
  * from the store, the runtime's view, the resync timer); pod_sync.c runs
- * one state machine per pod; pod_probe.c the probes of its containers;
+ * one state machine per pod, which pod_plan.c (pure: pod_plan.h) tells
+ * what to do and pod_run.c does; pod_probe.c the probes of its containers;
  * pod_gc.c removes what no pod owns; pod_static.c turns the manifest
  * folder into stored pods (pod_manifest.c is its libyaml adapter). The
  * pure parts -- pod_spec.c (what a spec means), pod_env.c (environment),

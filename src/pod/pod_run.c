@@ -52,6 +52,7 @@ struct pod_op {
 	struct cri_call		*call;
 	struct pod_probe	*hook;
 	struct pod_volume_rm	*rm;		/* TEARDOWN */
+	size_t			 steps;		/* TEARDOWN: loop turns */
 	char			*cname;
 	char			*id;
 	char			*sandbox;	/* START: the sandbox id */
@@ -958,6 +959,7 @@ pod_run_step_cb(evutil_socket_t fd, short what, void *arg)
 		pod_sync_done(ps, POD_SYNC_EV_CLEANED);
 		return;
 	}
+	op->steps++;
 	if ((rc = pod_volume_rm_step(op->rm, POD_RUN_STEP_ENTRIES)) == 1) {
 		pod_run_step_arm(ps);
 		return;
@@ -965,7 +967,8 @@ pod_run_step_cb(evutil_socket_t fd, short what, void *arg)
 	if (rc == -1)
 		log_warnx("%s: could not remove all of %s", ps->label, op->id);
 	else
-		log_debug("%s: removed %s", ps->label, op->id);
+		log_debug("%s: removed %s in %zu steps", ps->label, op->id,
+		    op->steps);
 	for (next = TAILQ_NEXT(op, entry); next != NULL;
 	    next = TAILQ_NEXT(next, entry))
 		if (next->kind == POD_OP_TEARDOWN) {

@@ -520,6 +520,39 @@ print_plan(const struct pod_plan *p)
 	    p->phase ? p->phase : "-");
 }
 
+/* The planner's input for a row (pod parsed by the caller, or NULL). */
+static void
+build_in(const struct tc *t, const cJSON *pod, struct pod_observed *obs,
+    struct pod_ctr *notes, struct pod_plan_in *in)
+{
+	build_obs(t, obs);
+	memset(in, 0, sizeof(*in));
+	in->pod = pod;
+	in->uid = "u1";
+	in->ns = "default";
+	in->name = "web";
+	in->state_dir = STATE_DIR;
+	in->is_static = t->is_static;
+	in->cluster = t->cluster;
+	in->stored = pod != NULL && !t->gone;
+	in->deleting = pod == NULL || t->gone || json_get_string(pod,
+	    "metadata.deletionTimestamp") != NULL;
+	in->invalid = t->invalid;
+	in->invalid_msg = t->invalid ? "spec.containers[0].name: Required" :
+	    "";
+	in->prior_phase = t->prior_phase;
+	in->obs = obs;
+	in->ctrs = notes;
+	in->nctrs = build_notes(t, notes);
+	in->terminating = t->terminating;
+	in->term_deadline = rel_ms(t->deadline_left_ms);
+	in->sandbox_until = rel_ms(t->sandbox_left_ms);
+	in->mount_retry = rel_ms(t->mount_left_ms);
+	in->max_dead = 1;
+	in->now_ms = NOW_MS;
+	in->now_ns = NOW_NS;
+}
+
 /* Plans one row and compares. */
 static void
 run_case(const struct tc *t)
@@ -535,32 +568,7 @@ run_case(const struct tc *t)
 
 	if (t->pod != NULL)
 		pod = json_parse(t->pod, strlen(t->pod), 1 << 20, &errstr);
-	build_obs(t, &obs);
-	memset(&in, 0, sizeof(in));
-	in.pod = pod;
-	in.uid = "u1";
-	in.ns = "default";
-	in.name = "web";
-	in.state_dir = STATE_DIR;
-	in.is_static = t->is_static;
-	in.cluster = t->cluster;
-	in.stored = pod != NULL && !t->gone;
-	in.deleting = pod == NULL || t->gone || json_get_string(pod,
-	    "metadata.deletionTimestamp") != NULL;
-	in.invalid = t->invalid;
-	in.invalid_msg = t->invalid ? "spec.containers[0].name: Required" :
-	    "";
-	in.prior_phase = t->prior_phase;
-	in.obs = &obs;
-	in.ctrs = notes;
-	in.nctrs = build_notes(t, notes);
-	in.terminating = t->terminating;
-	in.term_deadline = rel_ms(t->deadline_left_ms);
-	in.sandbox_until = rel_ms(t->sandbox_left_ms);
-	in.mount_retry = rel_ms(t->mount_left_ms);
-	in.max_dead = 1;
-	in.now_ms = NOW_MS;
-	in.now_ns = NOW_NS;
+	build_in(t, pod, &obs, notes, &in);
 	pod_plan_compute(&in, &plan);
 	for (nwant = 0; nwant < 8 && t->want[nwant].kind != 0; nwant++)
 		;
@@ -582,36 +590,23 @@ run_case(const struct tc *t)
 static void
 test_pure(void)
 {
-	const struct tc	*t = NULL;
-	struct pod_plan_in in;
-	struct pod_observed obs;
-	struct pod_ctr	 notes[2];
-	struct pod_plan	 a, b;
-	const char	*errstr;
-	size_t		 i;
+	const struct tc		*t = NULL;
+	struct pod_plan_in	 in;
+	struct pod_observed	 obs;
+	struct pod_ctr		 notes[2];
+	struct pod_plan		 a, b;
+	cJSON			*pod;
+	const char		*errstr;
+	size_t			 i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (strncmp(cases[i].title, "back-off: within", 16) == 0)
 			t = &cases[i];
-	if (t == NULL) {
-		CHECK(t != NULL);
+	CHECK(t != NULL);
+	if (t == NULL)
 		return;
-	}
-	build_obs(t, &obs);
-	memset(&in, 0, sizeof(in));
-	in.pod = json_parse(t->pod, strlen(t->pod), 1 << 20, &errstr);
-	in.uid = "u1";
-	in.ns = "default";
-	in.name = "web";
-	in.state_dir = STATE_DIR;
-	in.stored = 1;
-	in.obs = &obs;
-	in.ctrs = notes;
-	in.nctrs = build_notes(t, notes);
-	in.max_dead = 1;
-	in.now_ms = NOW_MS;
-	in.now_ns = NOW_NS;
-	in.invalid_msg = "";
+	pod = json_parse(t->pod, strlen(t->pod), 1 << 20, &errstr);
+	build_in(t, pod, &obs, notes, &in);
 	pod_plan_compute(&in, &a);
 	pod_plan_compute(&in, &b);
 	CHECK(a.n == b.n && a.n == 3 && a.wake_ms == b.wake_ms);
@@ -620,12 +615,13 @@ test_pure(void)
 	CHECK(notes[0].backoff_ms == 10000 && notes[0].last_event == NULL &&
 	    notes[0].reason == NULL);
 	CHECK(pod_plan_calls(&a) == 0);
+	/* a failed step drops what follows it */
 	pod_plan_drop(&a, 1);
 	CHECK(a.n == 1 && a.v[0].kind == POD_OP_SETUP_VOLUMES);
 	pod_plan_clear(&a);
 	pod_plan_clear(&b);
 	pod_observed_clear(&obs);
-	cJSON_Delete((cJSON *)in.pod);
+	cJSON_Delete(pod);
 }
 
 int

@@ -938,9 +938,7 @@ pod_run_local(struct pod_sync *ps, struct pod_plan *plan)
 static void
 pod_run_step_arm(struct pod_sync *ps)
 {
-	struct timeval	tv = { 0, 0 };
-
-	evtimer_add(ps->ev_step, &tv);
+	clock_timer_add(ps->ev_step, 0);
 }
 
 /* One step of the first folder removal; the next turn does more. */

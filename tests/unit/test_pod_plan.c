@@ -629,6 +629,7 @@ main(void)
 {
 	size_t	i, n = sizeof(cases) / sizeof(cases[0]);
 
+	unit_init();
 	CHECK(n >= 40);
 	for (i = 0; i < n; i++)
 		run_case(&cases[i]);

@@ -6,14 +6,23 @@
  * observe again; when nothing is left to do, wait for a kick (the stored
  * pod or a referenced object changed, a relist saw the runtime change, a
  * probe changed its verdict) or a timer (a back-off ends, the periodic
- * resync). After each observation the pod's status is computed, stored
- * under p/<ns>/<name> and, in cluster mode, queued in the outbox when it
- * changed. A pod no longer stored is terminated and removed; the machine
- * then ends in DONE and the room frees it on a later loop turn.
+ * resync). The planner only decides: the machine keeps the notes it
+ * reads (per container: back-off, waiting reason, last event told; the
+ * termination deadline, the mount retry) and applies the updates the plan
+ * asks for. After each observation the pod's status is computed and,
+ * when it changed, stored under p/<ns>/<name> together with, in cluster
+ * mode, its outbox record (x/pods/<ns>/<name>/status) in one batch: both
+ * or neither. Events the machine tells are outbox records too. A pod no
+ * longer stored is terminated and removed: once nothing of it runs, its
+ * folders are removed a few entries per loop turn (ENDING), then its
+ * status is forgotten and, in a cluster, its deletion confirmed (one
+ * batch); the machine ends in DONE and the room frees it on a later loop
+ * turn.
  *
  * States: IDLE (nothing in flight), OBSERVING (lists and statuses in
- * flight), ACTING (runtime calls in flight), DONE. Events: KICK, TIMER,
- * OBSERVED, OBSERVE_FAILED, ACTED.
+ * flight), ACTING (runtime calls in flight), ENDING (folders being
+ * removed), DONE. Events: KICK, TIMER, OBSERVED, OBSERVE_FAILED, ACTED,
+ * CLEANED.
  */
 #include "config.h"
 
@@ -30,11 +39,11 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
-#include "kube/kube_int.h"
 #include "pod/pod.h"
 #include "pod/pod_cri.h"
 #include "pod/pod_sync.h"
 #include "store/store.h"
+#include "store/store_outbox.h"
 
 #define POD_SYNC_RESYNC_MS	20000
 #define POD_SYNC_RETRY_MIN_MS	1000
@@ -42,11 +51,11 @@
 #define POD_SYNC_SANDBOX_MAX_MS	60000
 
 static const char *const pod_sync_state_names[] = {
-	"idle", "observing", "acting", "done",
+	"idle", "observing", "acting", "ending", "done",
 };
 
 static const char *const pod_sync_event_names[] = {
-	"kick", "timer", "observed", "observe failed", "acted",
+	"kick", "timer", "observed", "observe failed", "acted", "cleaned",
 };
 
 static void	pod_sync_fsm(struct pod_sync *, enum pod_sync_event);
@@ -89,7 +98,7 @@ pod_sync_kick_cb(evutil_socket_t fd, short what, void *arg)
 void
 pod_sync_kick(struct pod_sync *ps)
 {
-	if (ps->state == POD_SYNC_DONE)
+	if (ps->state == POD_SYNC_DONE || ps->state == POD_SYNC_ENDING)
 		return;
 	/* on a later loop turn: kicks come from inside callbacks */
 	event_active(ps->ev_kick, EV_TIMEOUT, 0);
@@ -263,6 +272,9 @@ pod_sync_free(struct pod_sync *ps)
 	pod_sync_ctrs_free(ps);
 	event_free(ps->ev_timer);
 	event_free(ps->ev_kick);
+	if (ps->ev_step != NULL)
+		event_free(ps->ev_step);
+	pod_plan_clear(&ps->end);
 	pod_observed_clear(&ps->obs);
 	pod_observed_clear(&ps->next);
 	cJSON_Delete(ps->pod);
@@ -282,7 +294,8 @@ void
 pod_sync_update(struct pod_sync *ps, cJSON *pod)
 {
 	if (pod == NULL) {
-		if (ps->stored && ps->state != POD_SYNC_DONE)
+		if (ps->stored && ps->state != POD_SYNC_DONE &&
+		    ps->state != POD_SYNC_ENDING)
 			log_info("%s: deleted, terminating", ps->label);
 		ps->stored = 0;
 		if (ps->state == POD_SYNC_DONE)
@@ -291,7 +304,7 @@ pod_sync_update(struct pod_sync *ps, cJSON *pod)
 		return;
 	}
 	ps->stored = 1;
-	if (ps->state == POD_SYNC_DONE) {
+	if (ps->state == POD_SYNC_DONE || ps->state == POD_SYNC_ENDING) {
 		cJSON_Delete(pod);
 		return;
 	}
@@ -326,7 +339,7 @@ pod_sync_relisted(struct pod_sync *ps, const char *fp)
 
 /* The object events are about: the pod, or its mirror for a static pod. */
 static void
-pod_sync_objref(struct pod_sync *ps, struct kube_objref *ref,
+pod_sync_objref(struct pod_sync *ps, struct store_outbox_ref *ref,
     const char *fieldpath, char **mirror)
 {
 	memset(ref, 0, sizeof(*ref));
@@ -342,12 +355,14 @@ pod_sync_objref(struct pod_sync *ps, struct kube_objref *ref,
 		ref->uid = *mirror;
 }
 
-/* Logs an event and, in a cluster, posts it (best effort). */
+/* Logs an event and, in a cluster, records it for upstream. */
 void
 pod_sync_event(struct pod_sync *ps, const char *type, const char *reason,
     const char *fieldpath, const char *fmt, ...)
 {
-	struct kube_objref	 ref;
+	struct store_outbox_ref	 ref;
+	struct store_batch	*b;
+	struct timespec		 now;
 	va_list			 ap;
 	char			*msg, *mirror;
 
@@ -359,10 +374,15 @@ pod_sync_event(struct pod_sync *ps, const char *type, const char *reason,
 		log_info("%s: %s: %s", ps->label, reason, msg);
 	else
 		log_debug("%s: %s: %s", ps->label, reason, msg);
-	if (ps->room->kube != NULL && ps->pod != NULL) {
+	if (ps->room->cluster && ps->pod != NULL) {
 		pod_sync_objref(ps, &ref, fieldpath, &mirror);
-		kube_event_post(ps->room->kube, ps->ns, &ref, type, reason,
-		    msg);
+		clock_gettime(CLOCK_REALTIME, &now);
+		b = store_batch_new(ps->room->store);
+		if (store_outbox_event(b, ps->ns, &ref,
+		    ps->room->node.node_name, type, reason, msg, &now) == -1)
+			log_debug("%s: event %s not recorded: bad name",
+			    ps->label, reason);
+		store_batch_commit(b);
 		free(mirror);
 	}
 	free(msg);
@@ -373,23 +393,7 @@ const cJSON *
 pod_sync_container_spec(const struct pod_sync *ps, const char *name,
     int *init)
 {
-	static const char *const lists[] = { "spec.initContainers",
-	    "spec.containers" };
-	const cJSON	*c;
-	const char	*n;
-	int		 i;
-
-	for (i = 0; i < 2; i++) {
-		cJSON_ArrayForEach(c, json_get(ps->pod, lists[i])) {
-			n = json_get_string(c, "name");
-			if (n != NULL && strcmp(n, name) == 0) {
-				if (init != NULL)
-					*init = i == 0;
-				return c;
-			}
-		}
-	}
-	return NULL;
+	return pod_spec_container(ps->pod, name, init);
 }
 
 /* The pod IP of the ready sandbox, or NULL. */
@@ -431,14 +435,18 @@ pod_sync_upstream_uid(struct pod_sync *ps)
 	return pod_static_mirror_uid(ps->room, ps->ns, ps->name, ps->uid);
 }
 
-/* Stores the status and queues it upstream when it changed. */
+/*
+ * Stores the status when it changed and, in a cluster, its outbox record
+ * in the same batch.
+ */
 static void
 pod_sync_status_put(struct pod_sync *ps, cJSON *st)
 {
-	struct kube	*k = ps->room->kube;
-	const char	*was, *now;
-	cJSON		*root;
-	char		*key, *text, *stext, *uid;
+	struct store_batch	*b;
+	const char		*was, *now;
+	cJSON			*root;
+	char			*key, *text, *stext, *uid;
+	int			 queued = 1;
 
 	stext = json_print(st);
 	if (ps->status != NULL && !ps->status_dirty) {
@@ -462,17 +470,17 @@ pod_sync_status_put(struct pod_sync *ps, cJSON *st)
 	text = json_print(root);
 	cJSON_Delete(root);
 	key = pod_sync_status_key(ps);
-	ps->status_dirty = store_put(ps->room->store, key, text,
-	    strlen(text)) == -1;
+	b = store_batch_new(ps->room->store);
+	store_batch_put(b, key, text, strlen(text));
 	free(key);
 	free(text);
-	if (k != NULL && k->outbox != NULL &&
-	    (uid = pod_sync_upstream_uid(ps)) != NULL) {
-		if (kube_outbox_pod_status(k->outbox, ps->ns, ps->name, uid,
-		    stext) == -1)
-			ps->status_dirty = 1;
+	if (ps->room->cluster && (uid = pod_sync_upstream_uid(ps)) != NULL) {
+		/* refused (a bad name): tried again at the next sync */
+		queued = store_outbox_pod_status(b, ps->ns, ps->name, uid,
+		    stext) == 0;
 		free(uid);
 	}
+	ps->status_dirty = store_batch_commit(b) == -1 || !queued;
 	free(stext);
 	cJSON_Delete(ps->status);
 	ps->status = st;
@@ -514,9 +522,9 @@ pod_sync_status(struct pod_sync *ps, const struct pod_plan *plan)
 	free(info);
 }
 
-/* The pod is gone from the runtime and the store: forget its status. */
-void
-pod_sync_status_forget(struct pod_sync *ps)
+/* Adds the delete of the status key to b, unless a newer pod owns it. */
+static void
+pod_sync_status_forget(struct pod_sync *ps, struct store_batch *b)
 {
 	const char	*errstr, *uid;
 	cJSON		*root;
@@ -529,33 +537,161 @@ pod_sync_status_forget(struct pod_sync *ps)
 		uid = json_get_string(root, "uid");
 		/* a newer pod of the same name may own it by now */
 		if (uid != NULL && strcmp(uid, ps->uid) == 0)
-			store_delete(ps->room->store, key);
+			store_batch_delete(b, key);
 		cJSON_Delete(root);
 		free(val);
 	}
 	free(key);
 }
 
-/* Observation done: plan, act or wait. */
+/* Wall-clock nanoseconds now, for the times the runtime reports. */
+static int64_t
+pod_sync_now_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* What the planner reads: the pod, the notes, the observation, now. */
+static void
+pod_sync_plan_in(struct pod_sync *ps, struct pod_plan_in *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->pod = ps->pod;
+	in->uid = ps->uid;
+	in->ns = ps->ns;
+	in->name = ps->name;
+	in->state_dir = ps->room->node.state_dir;
+	in->is_static = ps->is_static;
+	in->cluster = ps->key != NULL && !ps->is_static;
+	in->stored = ps->stored;
+	in->deleting = pod_sync_deleting(ps);
+	in->invalid = ps->invalid;
+	in->invalid_msg = ps->invalid_msg;
+	in->prior_phase = json_get_string(ps->status, "phase");
+	in->obs = &ps->obs;
+	in->ctrs = ps->ctrs;
+	in->nctrs = ps->nctrs;
+	in->terminating = ps->terminating;
+	in->term_deadline = ps->term_deadline;
+	in->sandbox_until = ps->sandbox_until;
+	in->mount_retry = ps->mount_retry;
+	in->max_dead = ps->room->conf->max_dead_containers;
+	in->now_ms = clock_mono_ms();
+	in->now_ns = pod_sync_now_ns();
+}
+
+/* Applies a note of the plan (or tells its event): the planner decided. */
+void
+pod_sync_note(struct pod_sync *ps, const struct pod_action *a)
+{
+	struct pod_ctr	*ctr;
+
+	switch (a->kind) {
+	case POD_OP_SET_WAITING:
+		pod_sync_ctr_wait(pod_sync_ctr(ps, a->cname), a->reason,
+		    a->message);
+		break;
+	case POD_OP_BACKOFF:
+		ctr = pod_sync_ctr(ps, a->cname);
+		ctr->backoff_ms = a->ms;
+		ctr->backoff_at_ns = a->at_ns;
+		break;
+	case POD_OP_BEGIN_TERMINATION:
+		ps->terminating = 1;
+		ps->term_deadline = a->ms;
+		if (ps->obs.nc > 0 || ps->obs.nsb > 0)
+			log_info("%s: terminating, grace period %llds",
+			    ps->label, (long long)a->grace);
+		break;
+	case POD_OP_EVENT:
+		if (a->cname != NULL) {
+			ctr = pod_sync_ctr(ps, a->cname);
+			free(ctr->last_event);
+			xasprintf(&ctr->last_event, "%s %s", a->reason,
+			    a->message);
+		}
+		pod_sync_event(ps, a->type, a->reason, a->field, "%s",
+		    a->message);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Adds to b the confirmation upstream that a cluster pod being deleted has
+ * terminated (a delete with grace period 0), in a cluster. 1 when added.
+ */
+static int
+pod_sync_finalize(struct pod_sync *ps, struct store_batch *b)
+{
+	if (!ps->room->cluster)
+		return 0;
+	if (store_outbox_pod_delete(b, ps->ns, ps->name, ps->uid) == -1) {
+		log_warnx("%s: its deletion cannot be confirmed upstream (bad "
+		    "name or uid), skipped", ps->label);
+		return 0;
+	}
+	return 1;
+}
+
+/* Nothing of the pod runs: its folders go (ENDING), the rest after. */
+static void
+pod_sync_ending(struct pod_sync *ps, struct pod_plan *plan)
+{
+	pod_plan_clear(&ps->end);
+	ps->end = *plan;
+	memset(plan, 0, sizeof(*plan));
+	evtimer_del(ps->ev_timer);
+	pod_sync_enter_state(ps, POD_SYNC_ENDING, POD_SYNC_EV_OBSERVED);
+	pod_run_teardown(ps, &ps->end);
+}
+
+/* The folders are gone: forget the status and confirm in one batch, end. */
+static void
+pod_sync_ended(struct pod_sync *ps)
+{
+	struct store_batch	*b;
+	size_t			 i;
+	int			 confirm = 0;
+
+	b = store_batch_new(ps->room->store);
+	for (i = 0; i < ps->end.n; i++) {
+		if (ps->end.v[i].kind == POD_OP_FORGET_STATUS)
+			pod_sync_status_forget(ps, b);
+		else if (ps->end.v[i].kind == POD_OP_FINALIZE)
+			confirm |= pod_sync_finalize(ps, b);
+	}
+	if (store_batch_commit(b) == 0 && confirm)
+		log_info("%s: terminated, confirming the deletion", ps->label);
+	pod_plan_clear(&ps->end);
+	log_info("%s: removed", ps->label);
+	pod_sync_enter_state(ps, POD_SYNC_DONE, POD_SYNC_EV_CLEANED);
+	pod_room_reap(ps->room);
+}
+
+/* Observation done: plan, apply the notes, then act, end or wait. */
 static void
 pod_sync_observed(struct pod_sync *ps)
 {
-	struct pod_plan	plan;
-	uint64_t	wait;
+	struct pod_plan_in	in;
+	struct pod_plan		plan;
+	uint64_t		wait;
 
 	backoff_ok(&ps->retry);
-	pod_plan_compute(ps, &plan);
+	pod_sync_plan_in(ps, &in);
+	pod_plan_compute(&in, &plan);
+	pod_run_local(ps, &plan);
 	pod_sync_probes(ps);
-	if (!plan.done)
-		pod_sync_status(ps, &plan);
 	if (plan.done) {
-		pod_plan_clear(&plan);
-		pod_sync_enter_state(ps, POD_SYNC_DONE, POD_SYNC_EV_OBSERVED);
-		evtimer_del(ps->ev_timer);
-		pod_room_reap(ps->room);
+		pod_sync_ending(ps, &plan);
 		return;
 	}
-	if (plan.n > 0) {
+	pod_sync_status(ps, &plan);
+	if (pod_plan_calls(&plan) > 0) {
 		pod_sync_enter_state(ps, POD_SYNC_ACTING,
 		    POD_SYNC_EV_OBSERVED);
 		pod_run_start(ps, &plan);
@@ -608,6 +744,10 @@ pod_sync_fsm(struct pod_sync *ps, enum pod_sync_event ev)
 			pod_sync_enter_state(ps, POD_SYNC_OBSERVING, ev);
 			pod_run_observe(ps);
 		}
+		break;
+	case POD_SYNC_ENDING:
+		if (ev == POD_SYNC_EV_CLEANED)
+			pod_sync_ended(ps);
 		break;
 	case POD_SYNC_DONE:
 		break;

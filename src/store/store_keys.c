@@ -2,10 +2,11 @@
 /*
  * Key builders for four of the store's key families (HACKING.md lists
  * them all): objects under o/<resource>/<namespace>/<name>, resume points
- * under v/<resource>, outbox entries under x/<target> and twin state under
- * t/<device>/<property>. Prefixes and scoped keys of these (the
- * reflectors' o/<resource>/<ns>/ and v/<resource>/<ns>) and the other
- * families (p/, s/, q/, c/, r, k) are still built where they are used.
+ * under v/<resource>, outbox records under x/<target> (their values and
+ * targets in store_outbox.c) and twin state under t/<device>/<property>.
+ * Prefixes and scoped keys of these (the reflectors' o/<resource>/<ns>/
+ * and v/<resource>/<ns>) and the other families (p/, s/, q/, c/, r, k)
+ * are still built where they are used.
  */
 #include "config.h"
 

@@ -78,17 +78,17 @@ def main():
     while alive():
         where = stack(1)[0]
         if where == STATUS_BUILD:
-            gdb.execute("finish")		# the status is computed
+            gdb.execute("finish")  # the status is computed
             built.enabled, write.enabled = False, True
         elif where.startswith(WRITE):
             callers = stack()
             if STATUS_PUT in callers:
-                gdb.execute("finish")	# that one write completes
-                gdb.execute("kill")	# SIGKILL, nothing more runs
+                gdb.execute("finish")  # that one write completes
+                gdb.execute("kill")  # SIGKILL, nothing more runs
                 report(pid=pid, state="killed", stack=callers,
                        passed=passed)
                 return
-            passed += 1			# the status was unchanged
+            passed += 1  # the status was unchanged
             built.enabled, write.enabled = True, False
         else:
             report(pid=pid, state="stopped", stack=stack())

@@ -263,9 +263,24 @@ pod_plan_finished(const struct pod_sync *ps)
 	return all && (rp == POD_RESTART_NEVER || ok);
 }
 
+/* Wall-clock nanoseconds as RFC 3339 with milliseconds, for the log. */
+static void
+pod_plan_stamp(int64_t ns, char *buf, size_t len)
+{
+	time_t		t = (time_t)(ns / 1000000000);
+	struct tm	tm;
+	char		sec[24];
+
+	gmtime_r(&t, &tm);
+	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", sec, (int)(ns / 1000000 % 1000));
+}
+
 /*
  * The kubelet's restart back-off for an exited instance: 1 when it may
- * start again now, 0 when it waits (CrashLoopBackOff, wake planned).
+ * start again now, 0 when it waits (CrashLoopBackOff, wake planned). A
+ * decision to start is logged with the delay and the exit it counts from,
+ * so that tests check the decision rather than when a container appeared.
  */
 static int
 pod_plan_backoff(struct pod_sync *ps, struct pod_ctr *ctr,
@@ -273,12 +288,15 @@ pod_plan_backoff(struct pod_sync *ps, struct pod_ctr *ctr,
 {
 	int64_t		 now = pod_plan_now_ns(), fin = cur->finished_ns;
 	uint64_t	 elapsed;
-	char		*msg;
+	char		*msg, at[40];
 
 	if (fin <= 0)
 		fin = now;
+	pod_plan_stamp(fin, at, sizeof(at));
 	if (ctr->backoff_ms == 0 || fin - ctr->backoff_at_ns >
 	    POD_PLAN_BACKOFF_RESET_NS) {
+		log_info("%s: container %s: starting attempt %u at once after "
+		    "exit at %s", ps->label, ctr->name, cur->attempt + 1, at);
 		ctr->backoff_ms = POD_PLAN_BACKOFF_MIN_MS;
 		ctr->backoff_at_ns = fin;
 		return 1;
@@ -287,6 +305,10 @@ pod_plan_backoff(struct pod_sync *ps, struct pod_ctr *ctr,
 		return 1;
 	elapsed = now > fin ? (uint64_t)((now - fin) / 1000000) : 0;
 	if (elapsed >= ctr->backoff_ms) {
+		log_info("%s: container %s: starting attempt %u after back-off "
+		    "%llus from exit at %s", ps->label, ctr->name,
+		    cur->attempt + 1,
+		    (unsigned long long)(ctr->backoff_ms / 1000), at);
 		ctr->backoff_at_ns = fin;
 		ctr->backoff_ms *= 2;
 		if (ctr->backoff_ms > POD_PLAN_BACKOFF_MAX_MS)
@@ -394,6 +416,26 @@ pod_plan_next_attempt(const struct pod_observed *o, const char *name)
 	return all != NULL ? all->attempt + 1 : 0;
 }
 
+/*
+ * The first instance of c in a sandbox. When an instance exited in an
+ * earlier sandbox, the container's back-off still holds, as a kubelet's
+ * does (keyed by the container, not the sandbox): a sandbox killed under a
+ * crash loop must not start the container again at once.
+ */
+static void
+pod_plan_first(struct pod_sync *ps, const cJSON *c, struct pod_ctr *ctr,
+    struct pod_plan *plan)
+{
+	const struct pod_cinst	*prev;
+
+	prev = pod_observed_latest(&ps->obs, ctr->name, NULL);
+	if (prev != NULL && prev->state == POD_CSTATE_EXITED &&
+	    prev->have_status && !pod_plan_backoff(ps, ctr, prev, plan))
+		return;
+	pod_plan_start(ps, c, pod_plan_next_attempt(&ps->obs, ctr->name),
+	    plan);
+}
+
 /* Init containers in order: 1 when all have succeeded in sandbox sb. */
 static int
 pod_plan_init(struct pod_sync *ps, const struct pod_sbinst *sb,
@@ -409,8 +451,7 @@ pod_plan_init(struct pod_sync *ps, const struct pod_sbinst *sb,
 		ctr = pod_sync_ctr(ps, name);
 		cur = pod_plan_latest_in(&ps->obs, name, sb->id);
 		if (cur == NULL) {
-			pod_plan_start(ps, c, pod_plan_next_attempt(&ps->obs,
-			    name), plan);
+			pod_plan_first(ps, c, ctr, plan);
 			return 0;
 		}
 		if (cur->state == POD_CSTATE_CREATED) {
@@ -471,8 +512,7 @@ pod_plan_containers(struct pod_sync *ps, const struct pod_sbinst *sb,
 		ctr = pod_sync_ctr(ps, name);
 		cur = pod_plan_latest_in(&ps->obs, name, sb->id);
 		if (cur == NULL)
-			pod_plan_start(ps, c, pod_plan_next_attempt(&ps->obs,
-			    name), plan);
+			pod_plan_first(ps, c, ctr, plan);
 		else if (cur->state == POD_CSTATE_CREATED)
 			pod_plan_add(plan, POD_OP_RESTART, name, cur->id,
 			    cur->attempt, 0);

@@ -8,19 +8,13 @@ Runs only with EDGESITE_TEST_KUBE=1."""
 import json
 import os
 import re
-import sys
-import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kube_cluster import kube_cluster  # noqa: E402,F401
+from harness import wait_for
 
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+
+pytestmark = pytest.mark.kube
 
 
 def kube_yaml(cluster, node):
@@ -56,16 +50,18 @@ def keys(es, prefix):
 
 
 def wait_keys(es, prefix, cond, what, timeout=30):
-    """Polls the store's keys under prefix until cond(keys) holds."""
-    deadline = time.time() + timeout
-    got = set()
-    while time.time() < deadline:
-        got = keys(es, prefix)
-        if cond(got):
-            return got
-        time.sleep(0.1)
-    raise AssertionError("store never had %s; keys under %s: %s\n%s" % (
-        what, prefix, sorted(got), es.log()[-6000:]))
+    """Waits until the keys under prefix satisfy cond; returns them."""
+    got = [set()]
+
+    def check():
+        got[0] = keys(es, prefix)
+        return cond(got[0])
+    try:
+        wait_for(check, timeout=timeout, what=what)
+    except AssertionError:
+        raise AssertionError("store never had %s; keys under %s: %s\n%s" % (
+            what, prefix, sorted(got[0]), es.log()[-6000:])) from None
+    return got[0]
 
 
 def has(*ks):

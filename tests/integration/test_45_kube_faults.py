@@ -11,20 +11,14 @@ Runs only with EDGESITE_TEST_KUBE=1."""
 import json
 import os
 import re
-import sys
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fault_proxy import FaultProxy  # noqa: E402
-from kube_cluster import kube_cluster  # noqa: E402,F401
+from fault_proxy import FaultProxy
+from harness import wait_for
 
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+pytestmark = pytest.mark.kube
 
 # The node's pods: its list and its watch, as the proxy sees them.
 PODS = r"^/api/v1/pods\?"
@@ -49,15 +43,8 @@ def keys(es, prefix):
 def wait_pods(es, want, timeout=30):
     """Waits until the store's pods are exactly want (names)."""
     want = {"o/pods/default/" + n for n in want}
-    deadline = time.time() + timeout
-    got = None
-    while time.time() < deadline:
-        got = keys(es, "o/pods/")
-        if got == want:
-            return
-        time.sleep(0.1)
-    raise AssertionError("store pods %s, want %s\n%s" % (
-        sorted(got), sorted(want), es.log()[-6000:]))
+    wait_for(lambda: keys(es, "o/pods/") == want, timeout=timeout,
+             what="store pods %s" % sorted(want), es=es)
 
 
 def cluster_pods(cluster, node):

@@ -9,22 +9,16 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fault_proxy import FaultProxy  # noqa: E402
-from kube_cluster import kube_cluster  # noqa: E402,F401
-import storeio  # noqa: E402
+from harness import wait_for
+from fault_proxy import FaultProxy
+import storeio
 
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+pytestmark = pytest.mark.kube
 
 PODS_LIST = r"^/api/v1/pods\?limit="
 STATUS = r"^/api/v1/namespaces/default/pods/[^/]+/status$"
@@ -42,18 +36,6 @@ def keys(es, prefix):
     status, _, body = es.get("/debug/store?prefix=" + prefix)
     assert status == 200, body
     return {item["key"] for item in json.loads(body)["items"]}
-
-
-def wait_for(what, fn, es, timeout=30):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError("%s: not within %ds (last %r)\n%s" % (
-        what, timeout, last, es.log()[-6000:]))
 
 
 def readyz_kube(es):
@@ -136,7 +118,7 @@ def test_restart_while_apiserver_down(kube_cluster, edgesite_factory,
         for name in (a, b):
             kube_cluster.kubectl("create", "-f", "-", input=pod(name, node))
         want = {"o/pods/default/" + a, "o/pods/default/" + b}
-        wait_for("a and b", lambda: keys(es, "o/pods/") == want, es)
+        wait_for(lambda: keys(es, "o/pods/") == want, what="a and b", es=es)
         assert es.stop() == 0
         proxy.down()
         kube_cluster.kubectl("delete", "pod", b, "--grace-period=0",
@@ -161,8 +143,9 @@ def test_restart_while_apiserver_down(kube_cluster, edgesite_factory,
         proxy.up()
         es.wait_log(r"kube: connected to %s" % re.escape(proxy.url),
                     start=mark, timeout=20)
-        wait_for("a and c", lambda: keys(es, "o/pods/") == {
-            "o/pods/default/" + a, "o/pods/default/" + c}, es)
+        wait_for(lambda: keys(es, "o/pods/") == {
+            "o/pods/default/" + a, "o/pods/default/" + c}, what="a and c",
+                 es=es)
         # Resumed from the stored resourceVersion: no list.
         assert len(proxy.seen(PODS_LIST)) == lists
         assert readyz_kube(es)[1] == "[+]kube ok"
@@ -195,7 +178,7 @@ def test_queued_status_delivered_after_reconnect(kube_cluster,
             out = kube_cluster.kubectl("create", "-f", "-", "-o", "json",
                                        input=pod(n, node))
             uids[n] = json.loads(out)["metadata"]["uid"]
-        wait_for("the pods", lambda: len(keys(es, "o/pods/")) == 5, es)
+        wait_for(lambda: len(keys(es, "o/pods/")) == 5, what="the pods", es=es)
         assert es.stop() == 0
         proxy.down()
         db = storeio.open_store(es.state_dir)
@@ -223,8 +206,10 @@ def test_queued_status_delivered_after_reconnect(kube_cluster,
                         "queued for " + n:
                     return False
             return True
-        wait_for("every queued status delivered", delivered, es, timeout=40)
-        wait_for("the outbox drained", lambda: keys(es, "x/") == set(), es)
+        wait_for(delivered, timeout=40, what="every queued status delivered",
+                 es=es)
+        wait_for(lambda: keys(es, "x/") == set(), what="the outbox drained",
+                 es=es)
         patches = proxy.seen(STATUS, method="PATCH")
         refused = [p for p in patches if p["status"] == 503]
         assert len(refused) == 2, patches

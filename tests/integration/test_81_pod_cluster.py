@@ -14,16 +14,11 @@ import uuid
 
 import pytest
 
-from containerd import containerd  # noqa: F401
-from kube_cluster import kube_cluster  # noqa: F401
+from harness import wait_for
 from podutil import (BUSYBOX, cri, remove_manifest, runtime_yaml,
-                     sandboxes, wait_for, write_manifest)
+                     sandboxes, write_manifest)
 
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+pytestmark = pytest.mark.kube
 
 
 @pytest.fixture

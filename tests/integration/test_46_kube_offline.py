@@ -3,7 +3,9 @@ and /readyz?verbose tells why kube is disconnected; an edgesite restarted
 while the apiserver is down (the fault proxy stops listening) serves its
 store and forgets no pod, then resumes its watch without a relist; status
 writes queued while offline are all delivered after the reconnect, through
-503s with Retry-After. Runs only with EDGESITE_TEST_KUBE=1."""
+503s with Retry-After; coming back online does not cut short the
+Retry-After of a status write or a node status answered with a 503.
+Runs only with EDGESITE_TEST_KUBE=1."""
 import base64
 import json
 import os
@@ -14,8 +16,8 @@ import uuid
 
 import pytest
 
-from harness import wait_for
 from fault_proxy import FaultProxy
+from harness import cluster_pod_json, log_events, wait_for
 import storeio
 
 pytestmark = pytest.mark.kube
@@ -25,11 +27,7 @@ STATUS = r"^/api/v1/namespaces/default/pods/[^/]+/status$"
 
 
 def pod(name, node):
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"nodeName": node, "automountServiceAccountToken": False,
-                 "containers": [{"name": "c", "image": "busybox"}]}})
+    return cluster_pod_json(name, node)
 
 
 def keys(es, prefix):
@@ -223,6 +221,77 @@ def test_queued_status_delivered_after_reconnect(kube_cluster,
         assert sorted({p["target"] for p in patches if p["status"] == 200}) \
             == sorted("/api/v1/namespaces/default/pods/%s/status" % n
                       for n in names)
+        assert es.stop() == 0, es.log()[-4000:]
+    finally:
+        proxy.close()
+
+
+def test_online_again_keeps_retry_after(kube_cluster, edgesite_factory,
+                                        cleanup):
+    """Regression of a570a1e: a status write and a node status answered
+    503 with Retry-After wait that long, even when edgesite comes back
+    online meanwhile (only waits after a transport failure end early)."""
+    node = "offline-retry-after"
+    name = "%s-%s" % (node, uuid.uuid4().hex[:4])
+    node_status = r"^/api/v1/nodes/%s/status$" % node
+    cleanup["pods"].append(name)
+    cleanup["nodes"].append(node)
+    # the node's back-off, capped by its status period (10 s by default),
+    # caps the Retry-After it obeys
+    proxy, es = through_proxy(kube_cluster, edgesite_factory, node)
+    try:
+        es.start()
+        out = kube_cluster.kubectl("create", "-f", "-", "-o", "json",
+                                   input=pod(name, node))
+        uid = json.loads(out)["metadata"]["uid"]
+        wait_for(lambda: keys(es, "o/pods/") == {"o/pods/default/" + name},
+                 what="the pod", es=es)
+        proxy.wait_seen(node_status, method="PATCH")
+        assert es.stop() == 0
+        proxy.down()
+        db = storeio.open_store(es.state_dir)
+        try:
+            db.put(("x/pods/default/%s/status" % name).encode(),
+                   storeio.frame(outbox_entry(name, uid, "after a 503")))
+        finally:
+            db.close()
+        # Both refused with a Retry-After both obey in full.
+        proxy.fail(503, STATUS, count=1, method="PATCH", retry_after=10)
+        proxy.fail(503, node_status, count=1, method="PATCH", retry_after=10)
+        seen = len(proxy.seen("."))
+        es.start()
+        proxy.up()
+
+        def refused():
+            got = [r for r in proxy.seen(".")[seen:] if r["status"] == 503]
+            return len(got) == 2 and got
+        refusals = wait_for(refused, timeout=30, what="the two 503s", es=es)
+        # Offline, then online again while both wait.
+        mark = len(es.log())
+        proxy.down()
+        es.wait_log(r"kube: disconnected from", start=mark, timeout=20)
+        # the port is free once the old listener's accept returns
+        wait_for(lambda: proxy.up() or True, timeout=10, ignore=(OSError,),
+                 what="the proxy listening again")
+        es.wait_log(r"kube: connected to", start=mark, timeout=20)
+        online = log_events(es, r"^kube: connected to", start=mark)[0][0]
+        early = []
+        for r in refusals:
+            def again(r=r):
+                later = [p for p in proxy.seen(re.escape(r["target"]) + "$",
+                                               method="PATCH")
+                         if p["t"] > r["t"] and p["status"] is not None]
+                return later and later[0]
+            nxt = wait_for(again, timeout=40, what="a retry of " +
+                           r["target"], es=es)
+            print("%s: retried %.2f s after a 503 with Retry-After 10, "
+                  "online again after %.2f s" % (
+                      r["target"], nxt["t"] - r["t"], online - r["t"]))
+            # the test means something only if the kick came in the wait
+            assert online < r["t"] + 9, (online - r["t"], r)
+            if nxt["t"] - r["t"] < 9.9:
+                early.append((r["target"], nxt["t"] - r["t"]))
+        assert not early, early
         assert es.stop() == 0, es.log()[-4000:]
     finally:
         proxy.close()

@@ -11,26 +11,14 @@ import re
 
 import pytest
 
-from harness import wait_for
+from harness import cluster_pod_json, node_yaml, wait_for
 
 
 pytestmark = pytest.mark.kube
 
 
-def kube_yaml(cluster, node):
-    return ("controller:\n"
-            "  kube:\n"
-            "    kubeconfig: %s\n"
-            "    node-name: %s\n" % (cluster.node_kubeconfig(node), node))
-
-
 def pod(name, node, spec_extra=None):
-    spec = {"nodeName": node, "automountServiceAccountToken": False,
-            "containers": [{"name": "c", "image": "busybox"}]}
-    spec.update(spec_extra or {})
-    return json.dumps({"apiVersion": "v1", "kind": "Pod",
-                       "metadata": {"name": name, "namespace": "default"},
-                       "spec": spec})
+    return cluster_pod_json(name, node, spec=spec_extra)
 
 
 def create(cluster, doc):
@@ -77,7 +65,7 @@ def node_es(kube_cluster, edgesite_factory, request):
     """An edgesite joined as its own node, named after the test."""
     node = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:50]
     node = "refl-" + node.strip("-")
-    es = edgesite_factory(kube_yaml(kube_cluster, node))
+    es = edgesite_factory(node_yaml(kube_cluster, node))
     es.node = node
     es.start()
     es.wait_log(r"pods: listing -> watching", timeout=30)

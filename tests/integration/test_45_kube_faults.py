@@ -16,7 +16,7 @@ import time
 import pytest
 
 from fault_proxy import FaultProxy
-from harness import wait_for
+from harness import cluster_pod_json, forget_node, node_yaml, wait_for
 
 pytestmark = pytest.mark.kube
 
@@ -27,11 +27,7 @@ PODS_LIST = r"^/api/v1/pods\?limit="
 
 
 def pod(name, node):
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"nodeName": node, "automountServiceAccountToken": False,
-                 "containers": [{"name": "c", "image": "busybox"}]}})
+    return cluster_pod_json(name, node)
 
 
 def keys(es, prefix):
@@ -83,13 +79,7 @@ def faulty(kube_cluster, edgesite_factory, request):
     node = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())
     node = "flt-" + node[5:40].strip("-")
     proxy = FaultProxy.for_node(kube_cluster, node)
-    es = edgesite_factory(
-        "controller:\n"
-        "  kube:\n"
-        "    master: %s\n"
-        "    kubeconfig: %s\n"
-        "    node-name: %s\n" % (proxy.url, kube_cluster.node_kubeconfig(node),
-                                 node))
+    es = edgesite_factory(node_yaml(kube_cluster, node, master=proxy.url))
     f = Faulty(kube_cluster, es, proxy, node)
     es.start()
     es.wait_log(r"pods: listing -> watching", timeout=30)
@@ -106,7 +96,7 @@ def faulty(kube_cluster, edgesite_factory, request):
             proxy.close()
             for name in f.made:
                 f.delete(name)
-            kube_cluster.request("/api/v1/nodes/" + node, method="DELETE")
+            forget_node(kube_cluster, node)
 
 
 def check_store(es):

@@ -17,7 +17,8 @@ import uuid
 import pytest
 
 from fault_proxy import FaultProxy
-from harness import cluster_pod_json, log_events, wait_for
+from harness import (cluster_pod_json, forget_node, log_events, node_yaml,
+                     wait_for)
 import storeio
 
 pytestmark = pytest.mark.kube
@@ -49,26 +50,14 @@ def cleanup(kube_cluster):
     """Names of pods and nodes to delete at the end."""
     made = {"pods": [], "nodes": []}
     yield made
-    if made["pods"]:
-        kube_cluster.kubectl("delete", "pod", *made["pods"],
-                             "--grace-period=0", "--force", "--wait=false",
-                             "--ignore-not-found")
     for n in made["nodes"]:
-        kube_cluster.request("/api/v1/nodes/" + n, method="DELETE")
-        kube_cluster.request("/apis/coordination.k8s.io/v1/namespaces/"
-                             "kube-node-lease/leases/" + n, method="DELETE")
+        forget_node(kube_cluster, n, pods=made["pods"])
 
 
 def through_proxy(kube_cluster, edgesite_factory, node, extra=""):
     proxy = FaultProxy.for_node(kube_cluster, node)
-    es = edgesite_factory(
-        "controller:\n"
-        "  kube:\n"
-        "    master: %s\n"
-        "    kubeconfig: %s\n"
-        "    node-name: %s\n%s" % (proxy.url,
-                                   kube_cluster.node_kubeconfig(node), node,
-                                   extra))
+    es = edgesite_factory(node_yaml(kube_cluster, node, master=proxy.url,
+                                    extra=extra))
     return proxy, es
 
 

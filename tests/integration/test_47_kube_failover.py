@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from harness import wait_for
+from harness import cluster_pod_json, forget_node, wait_for
 
 
 pytestmark = pytest.mark.kube
@@ -28,11 +28,7 @@ def rfc3339(s):
 
 
 def pod(name):
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"nodeName": NODE, "automountServiceAccountToken": False,
-                 "containers": [{"name": "c", "image": "busybox"}]}})
+    return cluster_pod_json(name, NODE)
 
 
 def store_pods(es):
@@ -67,10 +63,7 @@ def second(kube_cluster):
         yield url
     finally:
         kube_cluster.stop_extra_apiserver(url)
-        kube_cluster.kubectl("delete", "pod", NODE + "-a", NODE + "-b",
-                             "--grace-period=0", "--force", "--wait=false",
-                             "--ignore-not-found")
-        kube_cluster.request("/api/v1/nodes/" + NODE, method="DELETE")
+        forget_node(kube_cluster, NODE, pods=(NODE + "-a", NODE + "-b"))
 
 
 def test_failover_to_the_other_apiserver(kube_cluster, second,

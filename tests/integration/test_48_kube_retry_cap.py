@@ -13,6 +13,7 @@ import time
 import pytest
 
 from fault_proxy import FaultProxy
+from harness import forget_node, node_yaml
 
 pytestmark = pytest.mark.kube
 
@@ -37,13 +38,7 @@ def gaps(times):
 def test_retries_never_over_30s_apart(kube_cluster, edgesite_factory):
     proxy = FaultProxy.for_node(kube_cluster, NODE)
     proxy.hang_up()
-    es = edgesite_factory(
-        "controller:\n"
-        "  kube:\n"
-        "    master: %s\n"
-        "    kubeconfig: %s\n"
-        "    node-name: %s\n" % (proxy.url, kube_cluster.node_kubeconfig(NODE),
-                                 NODE))
+    es = edgesite_factory(node_yaml(kube_cluster, NODE, master=proxy.url))
     try:
         es.start()
         es.wait_log(r"kube: disconnected from %s" % re.escape(proxy.url))
@@ -76,7 +71,4 @@ def test_retries_never_over_30s_apart(kube_cluster, edgesite_factory):
         assert es.stop() == 0, es.log()[-4000:]
     finally:
         proxy.close()
-        kube_cluster.request("/api/v1/nodes/" + NODE, method="DELETE")
-        kube_cluster.request("/apis/coordination.k8s.io/v1/namespaces/"
-                             "kube-node-lease/leases/" + NODE,
-                             method="DELETE")
+        forget_node(kube_cluster, NODE)

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from harness import wait_for
+from harness import forget_node, node_yaml, wait_for
 
 
 pytestmark = pytest.mark.kube
@@ -72,12 +72,6 @@ def ready(cluster, name):
     return n if c is not None and c["status"] == "True" else None
 
 
-def cleanup(cluster, name):
-    cluster.request("/api/v1/nodes/" + name, method="DELETE")
-    cluster.request("/apis/coordination.k8s.io/v1/namespaces/"
-                    "kube-node-lease/leases/" + name, method="DELETE")
-
-
 @pytest.fixture
 def edge_node(kube_cluster, edgesite_factory, tmp_path):
     """Makes (not starts) an edgesite joined as a fresh node; returns
@@ -91,17 +85,12 @@ def edge_node(kube_cluster, edgesite_factory, tmp_path):
             extra = extra.replace("edged:\n", "edged:\n"
                                   "  remote-runtime-endpoint: unix://%s\n" %
                                   (tmp_path / "no-runtime.sock"), 1)
-        es = edgesite_factory(
-            "controller:\n"
-            "  kube:\n"
-            "    kubeconfig: %s\n"
-            "    node-name: %s\n"
-            "%s" % (kube_cluster.node_kubeconfig(name), name, extra))
+        es = edgesite_factory(node_yaml(kube_cluster, name, extra=extra))
         made.append(name)
         return es, name
     yield make
     for name in made:
-        cleanup(kube_cluster, name)
+        forget_node(kube_cluster, name)
 
 
 def test_registers_ready_node(kube_cluster, edge_node):

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from harness import missing, wait_for
+from harness import cluster_pod_json, missing, node_yaml, wait_for
 from localapi import Watch, kubectl
 
 pytestmark = pytest.mark.kube
@@ -29,22 +29,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT_NODE = "1.4.0"
 
 
-def kube_yaml(cluster, node, extra=""):
-    return ("controller:\n"
-            "  kube:\n"
-            "    kubeconfig: %s\n"
-            "    node-name: %s\n" % (cluster.node_kubeconfig(node), node) +
-            extra)
-
-
 def pod_doc(name, node, labels=None, annotations=None):
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default",
-                     "labels": labels or {},
-                     "annotations": annotations or {}},
-        "spec": {"nodeName": node, "automountServiceAccountToken": False,
-                 "containers": [{"name": "c", "image": "busybox"}]}})
+    return cluster_pod_json(name, node, metadata={
+        "labels": labels or {}, "annotations": annotations or {}})
 
 
 def delete_pods(cluster, *names):
@@ -63,7 +50,7 @@ def node_es(kube_cluster, edgesite_factory, request):
     """An edgesite joined as its own node, named after the test."""
     node = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40]
     node = "lapi-" + node.strip("-")
-    es = edgesite_factory(kube_yaml(kube_cluster, node))
+    es = edgesite_factory(node_yaml(kube_cluster, node))
     es.node = node
     # more edgesite: keys go into the section conftest writes first
     with open(es.conf_path) as f:

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from harness import wait_for
+from harness import forget_node, node_yaml, wait_for
 
 
 pytestmark = pytest.mark.kube
@@ -37,11 +37,7 @@ def test_node_reports_the_runtime_version(kube_cluster, containerd,
                                           edgesite_factory):
     name = "es-cri-%s" % uuid.uuid4().hex[:8]
     es = edgesite_factory(
-        "controller:\n"
-        "  kube:\n"
-        "    kubeconfig: %s\n"
-        "    node-name: %s\n" % (kube_cluster.node_kubeconfig(name), name) +
-        containerd.edgesite_yaml() +
+        node_yaml(kube_cluster, name) + containerd.edgesite_yaml() +
         "  node-status-update-frequency: 2s\n")
     try:
         es.start()
@@ -51,7 +47,4 @@ def test_node_reports_the_runtime_version(kube_cluster, containerd,
                  what="the runtime version %s upstream" % want, es=es)
         assert es.stop() == 0
     finally:
-        kube_cluster.request("/api/v1/nodes/" + name, method="DELETE")
-        kube_cluster.request("/apis/coordination.k8s.io/v1/namespaces/"
-                             "kube-node-lease/leases/" + name,
-                             method="DELETE")
+        forget_node(kube_cluster, name)

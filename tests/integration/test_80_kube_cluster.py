@@ -8,6 +8,8 @@ import os
 
 import pytest
 
+from harness import cluster_pod_json
+
 
 pytestmark = pytest.mark.kube
 
@@ -19,11 +21,7 @@ def node_json(name):
 
 
 def pod_json(name, node):
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"nodeName": node, "automountServiceAccountToken": False,
-                 "containers": [{"name": "c", "image": "busybox"}]}})
+    return cluster_pod_json(name, node)
 
 
 def test_version_is_pinned(kube_cluster):

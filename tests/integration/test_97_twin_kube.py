@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from harness import wait_for
+from harness import forget_node, node_yaml, wait_for
 from mqtt_devices import Broker, Sub, mqtt_yaml, pub
 
 pytestmark = pytest.mark.kube
@@ -87,18 +87,14 @@ def twin_env(kube_cluster, edgesite_factory, tmp_path):
                                      "desired": {"value": "25",
                                                  "metadata": {}}}])
     broker = Broker(tmp_path).start()
-    es = edgesite_factory(
-        "controller:\n  kube:\n    kubeconfig: %s\n    node-name: %s\n" % (
-            kube_cluster.node_kubeconfig(node), node) +
-        mqtt_yaml(2, server=broker.url))
+    es = edgesite_factory(node_yaml(kube_cluster, node) +
+                          mqtt_yaml(2, server=broker.url))
     yield es, broker, node, dev
     es.kill()
     broker.stop()
     for kind, name in (("devices", dev), ("devicemodels", model)):
         kube_cluster.request(API + "%s/%s" % (kind, name), method="DELETE")
-    kube_cluster.request("/api/v1/nodes/" + node, method="DELETE")
-    kube_cluster.request("/apis/coordination.k8s.io/v1/namespaces/"
-                         "kube-node-lease/leases/" + node, method="DELETE")
+    forget_node(kube_cluster, node)
 
 
 def ask(broker, sub, topic, payload):

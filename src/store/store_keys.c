@@ -1,7 +1,8 @@
 /*
  * Key builders for the store's key families (../shared/DESIGN.md): objects
  * under o/<resource>/<namespace>/<name>, resume points under v/<resource>,
- * outbox entries under x/<target> and twin state under t/<device>/<property>.
+ * outbox records under x/<target> (their values and targets in
+ * store_outbox.c) and twin state under t/<device>/<property>.
  * Every key is built here so the layout lives in one place.
  */
 #include "config.h"

@@ -113,7 +113,8 @@ def node_yaml(cluster, node, master=None, extra=""):
 
 def forget_node(cluster, node, pods=()):
     """Deletes (at once) pods and every pod bound to node, then the Node
-    and its Lease: what a test leaves in the shared cluster."""
+    and its Lease: what a test leaves in the shared cluster. Call it once
+    the node's edgesite stopped, or it registers the Node again."""
     if pods:
         cluster.kubectl("delete", "pod", *pods, "--grace-period=0",
                         "--force", "--wait=false", "--ignore-not-found",

@@ -12,7 +12,6 @@ Event records are bounded, the oldest dropped first. Standalone, nothing
 is recorded for upstream. All but the last run only with
 EDGESITE_TEST_KUBE=1."""
 import json
-import os
 import random
 import signal
 import time
@@ -21,23 +20,11 @@ import uuid
 import pytest
 
 import storeio
-from containerd import containerd  # noqa: F401
 from fault_proxy import FaultProxy
-from kube_cluster import kube_cluster  # noqa: F401
-from podutil import (BUSYBOX, runtime_yaml, static_name, wait_for,
-                     write_manifest)
+from harness import cluster_pod, forget_node, node_yaml, wait_for
+from podutil import BUSYBOX, runtime_yaml, static_name, write_manifest
 
-kube_only = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
-
-
-def kube_test(fn):
-    for m in kube_only:
-        fn = m(fn)
-    return fn
+kube_test = pytest.mark.kube
 
 KILLS = 15
 EVENTS = r"^/api/v1/namespaces/default/events$"
@@ -49,11 +36,8 @@ def node(kube_cluster, containerd, edgesite_factory):
     (proxy, es, node name). Pods, Node and Lease are deleted at the end."""
     name = "es-road-%s" % uuid.uuid4().hex[:8]
     proxy = FaultProxy.for_node(kube_cluster, name)
-    es = edgesite_factory(
-        "controller:\n  kube:\n    master: %s\n    kubeconfig: %s\n"
-        "    node-name: %s\n" % (proxy.url,
-                                 kube_cluster.node_kubeconfig(name), name) +
-        runtime_yaml(containerd))
+    es = edgesite_factory(node_yaml(kube_cluster, name, master=proxy.url) +
+                          runtime_yaml(containerd))
     es.start()
     wait_for(lambda: kube_cluster.request("/api/v1/nodes/" + name)[0] ==
              200, what="the Node registered")
@@ -62,28 +46,16 @@ def node(kube_cluster, containerd, edgesite_factory):
     finally:
         proxy.unstall()
         proxy.up()
-        kube_cluster.kubectl("delete", "pods", "--all-namespaces",
-                             "--field-selector", "spec.nodeName=" + name,
-                             "--force", "--grace-period=0",
-                             "--ignore-not-found", "--wait=false",
-                             check=False)
         es.stop()
         proxy.close()
-        kube_cluster.request("/api/v1/nodes/" + name, method="DELETE")
-        kube_cluster.request("/apis/coordination.k8s.io/v1/namespaces/"
-                             "kube-node-lease/leases/" + name,
-                             method="DELETE")
+        forget_node(kube_cluster, name)
 
 
 def pod(name, node, command, extra=None):
-    c = {"name": "c", "image": BUSYBOX, "imagePullPolicy": "IfNotPresent",
-         "command": command}
+    c = {"imagePullPolicy": "IfNotPresent"}
     c.update(extra or {})
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": "default"},
-            "spec": {"nodeName": node, "automountServiceAccountToken": False,
-                     "terminationGracePeriodSeconds": 1,
-                     "containers": [c]}}
+    return cluster_pod(name, node, command, image=BUSYBOX, container=c,
+                       spec={"terminationGracePeriodSeconds": 1})
 
 
 def crashing(name, node):

@@ -48,8 +48,8 @@ def node(kube_cluster, containerd, edgesite_factory):
     try:
         yield es, name
     finally:
-        forget_node(kube_cluster, name)
         es.stop()
+        forget_node(kube_cluster, name)
 
 
 def create(cluster, obj):
@@ -275,6 +275,6 @@ def test_confirmed_deletion_terminates_once(kube_cluster, containerd,
         assert p["metadata"]["uid"] != uid
         proxy.clear()
     finally:
-        forget_node(kube_cluster, name)
         es.stop()
         proxy.close()
+        forget_node(kube_cluster, name)

@@ -266,8 +266,7 @@ def test_standalone_records_nothing(containerd, edgesite_factory):
     no outbox record is written for them."""
     es = edgesite_factory(runtime_yaml(containerd))
     es.start()
-    manifest = crashing("crash", None)
-    del manifest["spec"]["nodeName"]
+    manifest = crashing("crash", None)  # no spec.nodeName
     write_manifest(es, "crash.json", json.dumps(manifest))
     n = static_name("crash")
     wait_for(lambda: "p/default/" + n in keys(es, "p/"), timeout=60,

@@ -2,7 +2,9 @@
  * edgesite: a standalone Kubernetes node for the edge. main() reads the
  * options and the configuration, opens the store, starts the local API and
  * runs the one event loop; signals stop it (TERM, INT), reload the
- * configuration (HUP) or dump the state to the log (USR1).
+ * configuration (HUP) or dump the state to the log (USR1). It hands each
+ * room's metrics writer (core/metrics.h) to the local API: no room reads
+ * another's counters.
  */
 #include "config.h"
 
@@ -289,6 +291,8 @@ edgesite_start(struct edgesite *es)
 	if ((es->mqtt = mqtt_new(es->base, es->conf, es->store,
 	    &errstr)) == NULL)
 		fatalx("mqtt: %s", errstr);
+	api_metrics_add(es->api, "store", store_metrics, es->store);
+	api_metrics_add(es->api, "mqtt", mqtt_metrics, es->mqtt);
 	if ((es->cri = cri_new(es->base, es->conf, &errstr)) == NULL)
 		fatalx("cri: %s", errstr);
 	cri_watch(es->cri, edgesite_cri_cb, es);

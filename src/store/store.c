@@ -29,6 +29,7 @@
 #include <leveldb/c.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "store/store.h"
 #include "store/store_lock.h"
@@ -1187,6 +1188,38 @@ store_get_stats(struct store *s, struct store_stats *st)
 {
 	*st = s->stats;
 	st->disk_bytes = store_disk_bytes(s);
+}
+
+/* /metrics: the store's families (arg is the store). */
+void
+store_metrics(struct metrics_out *out, void *arg)
+{
+	struct store		*s = arg;
+	struct store_stats	 st;
+	const char		*name = "edgesite_store_operations_total";
+	const char		*op[] = { "op", NULL, NULL };
+
+	store_get_stats(s, &st);
+	metrics_family(out, name, METRICS_COUNTER,
+	    "Store operations by kind.");
+	op[1] = "get";
+	metrics_u64(out, name, op, st.gets);
+	op[1] = "put";
+	metrics_u64(out, name, op, st.puts);
+	op[1] = "delete";
+	metrics_u64(out, name, op, st.deletes);
+	op[1] = "commit";
+	metrics_u64(out, name, op, st.commits);
+	op[1] = "scan";
+	metrics_u64(out, name, op, st.scans);
+	metrics_counter(out, "edgesite_store_errors_total",
+	    "LevelDB errors met by the store.", st.errors);
+	metrics_counter(out, "edgesite_store_damaged_values_total",
+	    "Stored values that failed their check.", st.damaged);
+	metrics_gauge(out, "edgesite_store_size_bytes",
+	    "Approximate size of the store on disk in bytes.", st.disk_bytes);
+	metrics_gauge(out, "edgesite_store_revision",
+	    "Local revision of the store.", store_revision(s));
 }
 
 /* The state directory the store was opened on. */

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct metrics_out;
 struct store;
 struct store_batch;
 struct store_sub;
@@ -161,6 +162,8 @@ struct store_stats {
 	uint64_t	disk_bytes;	/* approximate size on disk */
 };
 void		 store_get_stats(struct store *, struct store_stats *);
+/* /metrics: the store's families; arg is the store (core/metrics.h). */
+void		 store_metrics(struct metrics_out *, void *arg);
 const char	*store_dir(struct store *);
 
 /* Key builders (store_keys.c); caller frees. */

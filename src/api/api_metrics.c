@@ -289,7 +289,7 @@ api_metrics_http(struct metrics_out *out, struct api *api)
 {
 	struct api_metrics	*m = api->metrics;
 	const char		*name = "edgesite_http_requests_total";
-	const char		*labels[] = { "path", NULL, "code", NULL, NULL };
+	const char		*labels[5] = { "path", NULL, "code" };
 	char			 code[16];
 	size_t			 i;
 

@@ -34,7 +34,7 @@
 #include "kube/kube_int.h"
 #include "store/store.h"
 
-#define KUBE_OUTBOX_PREFIX	"x/"
+#define KUBE_OUTBOX_PREFIX	STORE_KEY_OUTBOX
 /* Requests in flight at once, across targets. */
 #define KUBE_OUTBOX_MAX_INFLIGHT	8
 /* Retry of one entry after a 5xx or 429. */

@@ -3,9 +3,10 @@
  * It owns the database handle, the state directory lock, the local revision
  * counter, the change log and the change subscriptions. Every write is a
  * batch that also carries the bumped revision, each value sealed with it,
- * and the batch's entries in the change log (store.h); after a successful
- * write the batch's changes are queued and delivered to matching
- * subscribers on a later loop turn, never from inside the commit. Every
+ * and the batch's entries in the change log (store.h; its keys, and every
+ * other family's, in store_keys.h); after a successful write the batch's
+ * changes are queued and delivered to matching subscribers on a later
+ * loop turn, never from inside the commit. Every
  * value is framed (store_value.c) and verified on read; a damaged value is
  * logged, counted and treated as absent.
  */
@@ -39,9 +40,6 @@
 #define STORE_CACHE_SIZE	(8u * 1024 * 1024)
 /* Sub-directory of the state directory holding the LevelDB files. */
 #define STORE_DB_DIR		"store"
-
-/* Digits of the revision in a change log key. */
-#define STORE_LOG_REVLEN	20
 
 /* One put (buf is the framed value) or delete (buf is NULL). */
 struct store_op {
@@ -553,7 +551,7 @@ store_batch_key_ok(struct store_batch *b, const char *key)
 
 	if (strcmp(key, STORE_KEY_REVISION) != 0 &&
 	    strcmp(key, STORE_KEY_LOG_FIRST) != 0 &&
-	    strncmp(key, STORE_LOG_PREFIX, strlen(STORE_LOG_PREFIX)) != 0)
+	    strncmp(key, STORE_KEY_LOG, strlen(STORE_KEY_LOG)) != 0)
 		return 1;
 	log_warnx("store: write to reserved key %s refused", log_escape(key,
 	    strlen(key), ek, sizeof(ek)));
@@ -665,11 +663,9 @@ static void
 store_batch_log(leveldb_writebatch_t *wb, const struct store_op *op,
     uint64_t rev, size_t idx)
 {
-	char	 key[64], *payload, *buf;
+	char	*key, *payload, *buf;
 	size_t	 klen = strlen(op->key), plen, len;
 
-	snprintf(key, sizeof(key), STORE_LOG_PREFIX "%0*" PRIu64 "/%06zu",
-	    STORE_LOG_REVLEN, rev, idx);
 	plen = 1 + klen + 1 + (op->type == STORE_CHANGE_DELETED ? op->oldlen :
 	    0);
 	payload = xmalloc(plen);
@@ -684,7 +680,9 @@ store_batch_log(leveldb_writebatch_t *wb, const struct store_op *op,
 	if (buf == NULL)
 		return;
 	store_value_seal(buf, len, rev);
+	key = store_key_log(rev, idx);
 	leveldb_writebatch_put(wb, key, strlen(key), buf, len);
+	free(key);
 	free(buf);
 }
 
@@ -692,12 +690,12 @@ store_batch_log(leveldb_writebatch_t *wb, const struct store_op *op,
 static uint64_t
 store_log_key_rev(const char *k, size_t klen)
 {
-	size_t		plen = strlen(STORE_LOG_PREFIX);
+	size_t		plen = strlen(STORE_KEY_LOG);
 	uint64_t	rev;
 
-	if (klen < plen + STORE_LOG_REVLEN ||
-	    memcmp(k, STORE_LOG_PREFIX, plen) != 0 ||
-	    store_revision_parse(k + plen, STORE_LOG_REVLEN, &rev) == -1)
+	if (klen < plen + STORE_KEY_LOG_REVLEN ||
+	    memcmp(k, STORE_KEY_LOG, plen) != 0 ||
+	    store_revision_parse(k + plen, STORE_KEY_LOG_REVLEN, &rev) == -1)
 		return 0;
 	return rev;
 }
@@ -719,7 +717,7 @@ store_batch_trim(struct store *s, leveldb_writebatch_t *wb, uint64_t rev)
 		return;
 	first = rev - STORE_LOG_KEEP;
 	it = leveldb_create_iterator(s->db, s->ropts);
-	leveldb_iter_seek(it, STORE_LOG_PREFIX, strlen(STORE_LOG_PREFIX));
+	leveldb_iter_seek(it, STORE_KEY_LOG, strlen(STORE_KEY_LOG));
 	for (; leveldb_iter_valid(it); leveldb_iter_next(it)) {
 		k = leveldb_iter_key(it, &klen);
 		if ((krev = store_log_key_rev(k, klen)) == 0 || krev > first)
@@ -1033,7 +1031,8 @@ store_log_scan(struct store *s, uint64_t after, const char *prefix,
     store_change_cb cb, void *arg)
 {
 	struct store_log_walk	 w;
-	char			 start[64];
+	char			*start;
+	int			 rc = 0;
 
 	memset(&w, 0, sizeof(w));
 	w.s = s;
@@ -1041,13 +1040,12 @@ store_log_scan(struct store *s, uint64_t after, const char *prefix,
 	w.plen = strlen(prefix);
 	w.cb = cb;
 	w.arg = arg;
-	/* every key of revision after sorts before c/<after>/~ */
-	snprintf(start, sizeof(start), STORE_LOG_PREFIX "%0*" PRIu64 "/~",
-	    STORE_LOG_REVLEN, after);
-	if (store_scan_rev(s, STORE_LOG_PREFIX, start, store_log_entry_cb,
+	start = store_key_log_after(after);
+	if (store_scan_rev(s, STORE_KEY_LOG, start, store_log_entry_cb,
 	    &w) == -1 || w.failed)
-		return -1;
-	return 0;
+		rc = -1;
+	free(start);
+	return rc;
 }
 
 /* New subscriptions see batches committed after they are made. */

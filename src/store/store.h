@@ -1,11 +1,12 @@
 /*
  * The store: LevelDB holding every object, resume point, outbox entry and
- * twin state (key families in ../shared/DESIGN.md). Writes go in batches;
- * each committed batch bumps the local revision and, on a later loop turn,
- * tells the subscribers whose prefix matches. Every value remembers the
- * revision that wrote it, and the changes to objects (o/ keys) are kept
- * in a bounded change log so a reader can resume from a past revision,
- * across restarts too (the local API's resourceVersion and watch).
+ * twin state (every key family and its builder in store/store_keys.h).
+ * Writes go in batches; each committed batch bumps the local revision and,
+ * on a later loop turn, tells the subscribers whose prefix matches. Every
+ * value remembers the revision that wrote it, and the changes to objects
+ * (o/ keys) are kept in a bounded change log so a reader can resume from a
+ * past revision, across restarts too (the local API's resourceVersion and
+ * watch).
  *
  * The change log: c/<revision, 20 digits>/<index in the batch, 6 digits>
  * holds one change per changed object key: 'A' (added), 'M' (modified) or
@@ -21,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store_keys.h"
+
 struct event_base;
 struct metrics_out;
 struct store;
@@ -30,14 +33,8 @@ struct store_sub;
 /* Largest value accepted by store_put and store_batch_put. */
 #define STORE_MAX_VALUE	(32u * 1024 * 1024)
 
-/* Key of the local revision counter. */
-#define STORE_KEY_REVISION	"r"
-/* Key of the revision the change log is complete after. */
-#define STORE_KEY_LOG_FIRST	"k"
-/* Prefix of the change log's entries. */
-#define STORE_LOG_PREFIX	"c/"
 /* Prefix of the keys whose changes are logged: the objects. */
-#define STORE_LOG_SCOPE		"o/"
+#define STORE_LOG_SCOPE		STORE_KEY_OBJECT
 /* Revisions the change log keeps, and how far past that it may grow. */
 #define STORE_LOG_KEEP		10000
 #define STORE_LOG_SLACK		1000
@@ -165,12 +162,5 @@ void		 store_get_stats(struct store *, struct store_stats *);
 /* /metrics: the store's families; arg is the store (core/metrics.h). */
 void		 store_metrics(struct metrics_out *, void *arg);
 const char	*store_dir(struct store *);
-
-/* Key builders (store_keys.c); caller frees. */
-char		*store_key_object(const char *resource, const char *ns,
-		    const char *name);
-char		*store_key_version(const char *resource);
-char		*store_key_outbox(const char *target);
-char		*store_key_twin(const char *device, const char *property);
 
 #endif

@@ -20,7 +20,7 @@
 struct metrics_out {
 	struct evbuffer		*b;
 	const char		*room;		/* writing now, for the log */
-	char			*family;	/* open family; NULL: none */
+	const char		*family;	/* open family (in seen) */
 	enum metrics_type	 type;
 	char			**seen;		/* families written */
 	size_t			 nseen;
@@ -138,7 +138,6 @@ metrics_family(struct metrics_out *out, const char *name,
 {
 	size_t	i;
 
-	free(out->family);
 	out->family = NULL;
 	if (!metrics_name_valid(name, 0)) {
 		metrics_drop(out, "bad family name");
@@ -152,8 +151,8 @@ metrics_family(struct metrics_out *out, const char *name,
 	}
 	out->seen = xreallocarray(out->seen, out->nseen + 1,
 	    sizeof(*out->seen));
-	out->seen[out->nseen++] = xstrdup(name);
-	out->family = xstrdup(name);
+	out->seen[out->nseen] = xstrdup(name);
+	out->family = out->seen[out->nseen++];
 	out->type = type;
 	evbuffer_add_printf(out->b, "# HELP %s ", name);
 	metrics_escape(out->b, help, 0);

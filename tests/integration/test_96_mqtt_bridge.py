@@ -4,6 +4,8 @@ event-bus topics reaches the devices on the other exactly once and never
 comes back; other topics stay where they are; the twin hears a device on
 either broker once and answers on both."""
 import os
+import shutil
+import subprocess
 import sys
 import time
 
@@ -30,9 +32,15 @@ def topics(msgs, topic):
 
 
 def metrics(es):
-    """The unlabelled samples of /metrics as a dict of name to value."""
+    """The unlabelled samples of /metrics as a dict of name to value,
+    after promtool (when installed) found the exposition valid."""
     status, _, body = es.get("/metrics")
     assert status == 200
+    promtool = shutil.which("promtool")
+    if promtool is not None:
+        r = subprocess.run([promtool, "check", "metrics"], input=body,
+                           capture_output=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
     return dict(line.split(" ", 1) for line in body.decode().splitlines()
                 if line and not line.startswith("#") and "{" not in line)
 

@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "core/conf.h"
 #include "core/health.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/version.h"
@@ -339,6 +340,7 @@ main(int argc, char *argv[])
 	memset(&es, 0, sizeof(es));
 	es.conf_path = CONF_DEFAULT_PATH;
 	log_init(LOG_LEVEL_INFO, "edgesite");
+	json_init();
 	while ((ch = getopt(argc, argv, "c:hnVv")) != -1) {
 		switch (ch) {
 		case 'c':

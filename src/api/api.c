@@ -38,6 +38,7 @@
 
 #include "api/api.h"
 #include "api/api_int.h"
+#include "core/clock.h"
 #include "core/conf.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -290,14 +291,12 @@ api_reject_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 api_reject_close(struct api_reject *rj)
 {
-	struct timeval	tv = { 0, 0 };
-
 	if (rj->closing)
 		return;
 	rj->closing = 1;
 	bufferevent_disable(rj->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(rj->bev, NULL, NULL, NULL, NULL);
-	evtimer_add(&rj->ev, &tv);
+	clock_timer_add(&rj->ev, 0);
 }
 
 /* Reads and drops what the client still sends, up to a limit. */
@@ -341,7 +340,6 @@ api_reject_start(struct api *api, struct bufferevent *bev, int code,
 {
 	struct api_reject	*rj;
 	struct evbuffer		*out = bufferevent_get_output(bev);
-	struct timeval		 tv = { API_LINGER_SECS, 0 };
 	char			*st;
 
 	rj = xcalloc(1, sizeof(*rj));
@@ -361,7 +359,7 @@ api_reject_start(struct api *api, struct bufferevent *bev, int code,
 	bufferevent_setcb(bev, api_reject_read_cb, api_reject_write_cb,
 	    api_reject_event_cb, rj);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
-	evtimer_add(&rj->ev, &tv);
+	clock_timer_add(&rj->ev, API_LINGER_SECS * 1000);
 }
 
 /* The client's address as text, for logs. */
@@ -514,11 +512,10 @@ static evhtp_res
 api_conn_write_cb(evhtp_connection_t *c, void *arg)
 {
 	struct api_conn	*ac = arg;
-	struct timeval	 tv = { 0, 0 };
 
 	if (c->bev != NULL &&
 	    evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
-		evtimer_add(&ac->kick, &tv);
+		clock_timer_add(&ac->kick, 0);
 	return EVHTP_RES_OK;
 }
 

@@ -50,11 +50,10 @@ api_debug_scan_cb(const char *key, const char *val, size_t len, void *arg)
 		sc->truncated = 1;
 		return 1;
 	}
-	if ((item = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(item, "key", key) == NULL ||
-	    cJSON_AddNumberToObject(item, "size", (double)len) == NULL ||
-	    !cJSON_AddItemToArray(sc->items, item))
-		fatalx("api: out of memory");
+	item = cJSON_CreateObject();
+	cJSON_AddStringToObject(item, "key", key);
+	cJSON_AddNumberToObject(item, "size", (double)len);
+	cJSON_AddItemToArray(sc->items, item);
 	sc->n++;
 	return 0;
 }
@@ -77,19 +76,17 @@ api_debug_store(struct api_req *req)
 	if ((prefix = api_req_query(req, "prefix")) == NULL)
 		prefix = "";
 	memset(&sc, 0, sizeof(sc));
-	if ((top = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(top, "prefix", prefix) == NULL ||
-	    (sc.items = cJSON_AddArrayToObject(top, "items")) == NULL)
-		fatalx("api: out of memory");
+	top = cJSON_CreateObject();
+	cJSON_AddStringToObject(top, "prefix", prefix);
+	sc.items = cJSON_AddArrayToObject(top, "items");
 	if (store_scan(api->store, prefix, api_debug_scan_cb, &sc) == -1) {
 		cJSON_Delete(top);
 		api_reply_status(req, 500, "InternalError",
 		    "cannot read the store");
 		return;
 	}
-	if (cJSON_AddNumberToObject(top, "count", (double)sc.n) == NULL ||
-	    cJSON_AddBoolToObject(top, "truncated", sc.truncated) == NULL)
-		fatalx("api: out of memory");
+	cJSON_AddNumberToObject(top, "count", (double)sc.n);
+	cJSON_AddBoolToObject(top, "truncated", sc.truncated);
 	js = json_print(top);
 	cJSON_Delete(top);
 	api_reply_text(req, 200, "application/json", js);

@@ -18,12 +18,12 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "store/store_keys.h"
 
-#define API_KUBE_NAME_MAX	253
 #define API_KUBE_TIMEOUT_MAX	(24 * 3600)
 
 static const char *const api_kube_meta_fields[] = {
@@ -127,23 +127,11 @@ api_kube_reply_json(struct api_req *req, cJSON *doc)
 	free(js);
 }
 
-/* Adds a member, aborting on out-of-memory like the xmalloc family. */
-static void
-api_kube_add(cJSON *obj, const char *name, cJSON *item)
-{
-	if (item == NULL || !cJSON_AddItemToObject(obj, name, item))
-		fatalx("api: out of memory");
-}
-
 /* Adds a string to an array. */
 static void
 api_kube_push(cJSON *arr, const char *s)
 {
-	cJSON	*item;
-
-	if ((item = cJSON_CreateString(s)) == NULL ||
-	    !cJSON_AddItemToArray(arr, item))
-		fatalx("api: out of memory");
+	cJSON_AddItemToArray(arr, cJSON_CreateString(s));
 }
 
 /* GET /version */
@@ -152,17 +140,16 @@ api_kube_version(struct api_req *req)
 {
 	cJSON	*v;
 
-	if ((v = cJSON_CreateObject()) == NULL)
-		fatalx("api: out of memory");
-	api_kube_add(v, "major", cJSON_CreateString(API_KUBE_VERSION_MAJOR));
-	api_kube_add(v, "minor", cJSON_CreateString(API_KUBE_VERSION_MINOR));
-	api_kube_add(v, "gitVersion", cJSON_CreateString(API_KUBE_GIT_VERSION));
-	api_kube_add(v, "gitCommit", cJSON_CreateString(""));
-	api_kube_add(v, "gitTreeState", cJSON_CreateString("clean"));
-	api_kube_add(v, "buildDate", cJSON_CreateString(""));
-	api_kube_add(v, "goVersion", cJSON_CreateString(""));
-	api_kube_add(v, "compiler", cJSON_CreateString("edgesite"));
-	api_kube_add(v, "platform", cJSON_CreateString("linux"));
+	v = cJSON_CreateObject();
+	cJSON_AddStringToObject(v, "major", API_KUBE_VERSION_MAJOR);
+	cJSON_AddStringToObject(v, "minor", API_KUBE_VERSION_MINOR);
+	cJSON_AddStringToObject(v, "gitVersion", API_KUBE_GIT_VERSION);
+	cJSON_AddStringToObject(v, "gitCommit", "");
+	cJSON_AddStringToObject(v, "gitTreeState", "clean");
+	cJSON_AddStringToObject(v, "buildDate", "");
+	cJSON_AddStringToObject(v, "goVersion", "");
+	cJSON_AddStringToObject(v, "compiler", "edgesite");
+	cJSON_AddStringToObject(v, "platform", "linux");
 	api_kube_reply_json(req, v);
 }
 
@@ -172,20 +159,16 @@ api_kube_versions(struct api_req *req)
 {
 	cJSON	*v, *arr, *cidr, *addr;
 
-	if ((v = cJSON_CreateObject()) == NULL)
-		fatalx("api: out of memory");
-	api_kube_add(v, "kind", cJSON_CreateString("APIVersions"));
-	api_kube_add(v, "versions", arr = cJSON_CreateArray());
+	v = cJSON_CreateObject();
+	cJSON_AddStringToObject(v, "kind", "APIVersions");
+	arr = cJSON_AddArrayToObject(v, "versions");
 	api_kube_push(arr, "v1");
-	api_kube_add(v, "serverAddressByClientCIDRs", cidr =
-	    cJSON_CreateArray());
-	if ((addr = cJSON_CreateObject()) == NULL ||
-	    !cJSON_AddItemToArray(cidr, addr))
-		fatalx("api: out of memory");
-	api_kube_add(addr, "clientCIDR", cJSON_CreateString("0.0.0.0/0"));
-	api_kube_add(addr, "serverAddress", cJSON_CreateString(
-	    req != NULL && api_req_api(req)->listen != NULL ?
-	    api_req_api(req)->listen : ""));
+	cidr = cJSON_AddArrayToObject(v, "serverAddressByClientCIDRs");
+	addr = cJSON_CreateObject();
+	cJSON_AddItemToArray(cidr, addr);
+	cJSON_AddStringToObject(addr, "clientCIDR", "0.0.0.0/0");
+	cJSON_AddStringToObject(addr, "serverAddress", req != NULL &&
+	    api_req_api(req)->listen != NULL ? api_req_api(req)->listen : "");
 	api_kube_reply_json(req, v);
 }
 
@@ -196,25 +179,24 @@ api_kube_resource(const struct api_kind *k)
 	cJSON	*r, *arr;
 	char	*names, *p, *tok;
 
-	if ((r = cJSON_CreateObject()) == NULL)
-		fatalx("api: out of memory");
-	api_kube_add(r, "name", cJSON_CreateString(k->resource));
-	api_kube_add(r, "singularName", cJSON_CreateString(k->singular));
-	api_kube_add(r, "namespaced", cJSON_CreateBool(k->namespaced));
-	api_kube_add(r, "kind", cJSON_CreateString(k->kind));
-	api_kube_add(r, "verbs", arr = cJSON_CreateArray());
+	r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "name", k->resource);
+	cJSON_AddStringToObject(r, "singularName", k->singular);
+	cJSON_AddBoolToObject(r, "namespaced", k->namespaced);
+	cJSON_AddStringToObject(r, "kind", k->kind);
+	arr = cJSON_AddArrayToObject(r, "verbs");
 	api_kube_push(arr, "get");
 	api_kube_push(arr, "list");
 	api_kube_push(arr, "watch");
 	if (k->short_names != NULL) {
-		api_kube_add(r, "shortNames", arr = cJSON_CreateArray());
+		arr = cJSON_AddArrayToObject(r, "shortNames");
 		p = names = xstrdup(k->short_names);
 		while ((tok = strsep(&p, ",")) != NULL)
 			api_kube_push(arr, tok);
 		free(names);
 	}
 	if (k->table == API_TABLE_POD || k->table == API_TABLE_SERVICE) {
-		api_kube_add(r, "categories", arr = cJSON_CreateArray());
+		arr = cJSON_AddArrayToObject(r, "categories");
 		api_kube_push(arr, "all");
 	}
 	return r;
@@ -229,23 +211,21 @@ api_kube_resources(struct api_req *req, const char *group,
 	char	 gv[128];
 	size_t	 i;
 
-	if ((v = cJSON_CreateObject()) == NULL)
-		fatalx("api: out of memory");
-	api_kube_add(v, "kind", cJSON_CreateString("APIResourceList"));
-	api_kube_add(v, "apiVersion", cJSON_CreateString("v1"));
+	v = cJSON_CreateObject();
+	cJSON_AddStringToObject(v, "kind", "APIResourceList");
+	cJSON_AddStringToObject(v, "apiVersion", "v1");
 	if (*group == '\0')
 		snprintf(gv, sizeof(gv), "%s", version);
 	else
 		snprintf(gv, sizeof(gv), "%s/%s", group, version);
-	api_kube_add(v, "groupVersion", cJSON_CreateString(gv));
-	api_kube_add(v, "resources", arr = cJSON_CreateArray());
+	cJSON_AddStringToObject(v, "groupVersion", gv);
+	arr = cJSON_AddArrayToObject(v, "resources");
 	for (i = 0; i < api_kube_nkinds; i++) {
 		if (strcmp(api_kube_kinds[i].group, group) != 0 ||
 		    strcmp(api_kube_kinds[i].version, version) != 0)
 			continue;
 		r = api_kube_resource(&api_kube_kinds[i]);
-		if (!cJSON_AddItemToArray(arr, r))
-			fatalx("api: out of memory");
+		cJSON_AddItemToArray(arr, r);
 	}
 	api_kube_reply_json(req, v);
 }
@@ -258,21 +238,18 @@ api_kube_group(const struct api_kind *k)
 	char	 buf[128];
 	int	 i;
 
-	if ((g = cJSON_CreateObject()) == NULL)
-		fatalx("api: out of memory");
-	api_kube_add(g, "name", cJSON_CreateString(k->group));
-	api_kube_add(g, "versions", arr = cJSON_CreateArray());
+	g = cJSON_CreateObject();
+	cJSON_AddStringToObject(g, "name", k->group);
+	arr = cJSON_AddArrayToObject(g, "versions");
 	api_kube_api_version(k, buf, sizeof(buf));
 	for (i = 0; i < 2; i++) {
-		if ((gv = cJSON_CreateObject()) == NULL)
-			fatalx("api: out of memory");
-		api_kube_add(gv, "groupVersion", cJSON_CreateString(buf));
-		api_kube_add(gv, "version", cJSON_CreateString(k->version));
-		if (i == 0) {
-			if (!cJSON_AddItemToArray(arr, gv))
-				fatalx("api: out of memory");
-		} else
-			api_kube_add(g, "preferredVersion", gv);
+		gv = cJSON_CreateObject();
+		cJSON_AddStringToObject(gv, "groupVersion", buf);
+		cJSON_AddStringToObject(gv, "version", k->version);
+		if (i == 0)
+			cJSON_AddItemToArray(arr, gv);
+		else
+			cJSON_AddItemToObject(g, "preferredVersion", gv);
 	}
 	return g;
 }
@@ -298,17 +275,15 @@ api_kube_groups(struct api_req *req)
 	const struct api_kind	*k;
 	size_t			 i;
 
-	if ((v = cJSON_CreateObject()) == NULL)
-		fatalx("api: out of memory");
-	api_kube_add(v, "kind", cJSON_CreateString("APIGroupList"));
-	api_kube_add(v, "apiVersion", cJSON_CreateString("v1"));
-	api_kube_add(v, "groups", arr = cJSON_CreateArray());
+	v = cJSON_CreateObject();
+	cJSON_AddStringToObject(v, "kind", "APIGroupList");
+	cJSON_AddStringToObject(v, "apiVersion", "v1");
+	arr = cJSON_AddArrayToObject(v, "groups");
 	for (i = 0; i < api_kube_nkinds; i++) {
 		k = &api_kube_kinds[i];
 		if (*k->group == '\0' || api_kube_group_kind(k->group) != k)
 			continue;
-		if (!cJSON_AddItemToArray(arr, api_kube_group(k)))
-			fatalx("api: out of memory");
+		cJSON_AddItemToArray(arr, api_kube_group(k));
 	}
 	api_kube_reply_json(req, v);
 }
@@ -320,8 +295,8 @@ api_kube_group_doc(struct api_req *req, const struct api_kind *k)
 	cJSON	*g;
 
 	g = api_kube_group(k);
-	api_kube_add(g, "kind", cJSON_CreateString("APIGroup"));
-	api_kube_add(g, "apiVersion", cJSON_CreateString("v1"));
+	cJSON_AddStringToObject(g, "kind", "APIGroup");
+	cJSON_AddStringToObject(g, "apiVersion", "v1");
 	api_kube_reply_json(req, g);
 }
 
@@ -382,15 +357,6 @@ api_kube_query_clear(struct api_query *q)
 	api_select_free(q->labels);
 	api_select_free(q->fields);
 	memset(q, 0, sizeof(*q));
-}
-
-/* A namespace or name as a store key part: no '/', not too long. */
-static int
-api_kube_name_ok(const char *s)
-{
-	return *s != '\0' && strlen(s) <= API_KUBE_NAME_MAX &&
-	    strchr(s, '/') == NULL && strcmp(s, ".") != 0 &&
-	    strcmp(s, "..") != 0;
 }
 
 /* A non-negative decimal number of at most max. */
@@ -492,8 +458,8 @@ api_kube_query_path(struct api_kube_path *kp, size_t i, const char *group,
 		return 404;
 	}
 	if ((ns != NULL && !q->kind->namespaced) ||
-	    (ns != NULL && !api_kube_name_ok(ns)) ||
-	    (kp->n - i == 2 && !api_kube_name_ok(kp->part[i + 1]))) {
+	    (ns != NULL && !dnsname_segment(ns)) ||
+	    (kp->n - i == 2 && !dnsname_segment(kp->part[i + 1]))) {
 		*why = "the server could not find the requested resource";
 		return 404;
 	}

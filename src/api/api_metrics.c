@@ -99,12 +99,10 @@ api_metrics_now_ns(void)
 static void
 api_metrics_lag_arm(struct api_metrics *m)
 {
-	struct timeval	tv = { 0, API_LAG_INTERVAL_MS * 1000 };
-
 	/* libevent measures from its cached time; make it now. */
 	event_base_update_cache_time(m->api->base);
 	m->lag_due = api_metrics_now_ns() + API_LAG_INTERVAL_MS * 1000000u;
-	evtimer_add(&m->lag_ev, &tv);
+	clock_timer_add(&m->lag_ev, API_LAG_INTERVAL_MS);
 }
 
 /* Records how late the timer fired, then arms it again. */

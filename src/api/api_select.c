@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "core/dnsname.h"
 #include "core/xmalloc.h"
 
 /* Longest selector we parse, and most requirements and values. */
@@ -104,21 +105,17 @@ api_select_name_ok(const char *s, size_t max)
 	return 1;
 }
 
-/* A DNS subdomain: lowercase alnum, '-' and '.', alnum at the ends. */
+/* A key's prefix, the n bytes before its '/', is a DNS subdomain. */
 static int
 api_select_prefix_ok(const char *s, size_t n)
 {
-	size_t	i;
+	char	prefix[API_SELECT_PREFIX_MAX + 1];
 
-	if (n == 0 || n > API_SELECT_PREFIX_MAX)
+	if (n > API_SELECT_PREFIX_MAX)
 		return 0;
-	for (i = 0; i < n; i++) {
-		if (!islower((unsigned char)s[i]) &&
-		    !isdigit((unsigned char)s[i]) && s[i] != '-' &&
-		    s[i] != '.')
-			return 0;
-	}
-	return api_select_alnum(s[0]) && api_select_alnum(s[n - 1]);
+	memcpy(prefix, s, n);
+	prefix[n] = '\0';
+	return dnsname_subdomain(prefix);
 }
 
 /* A label key: [prefix/]name. */

@@ -28,6 +28,7 @@
 #include <event2/event_struct.h>
 
 #include "api/api_int.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 
@@ -91,8 +92,6 @@ static void
 api_stream_enter(struct api_stream *st, enum api_stream_state next,
     const char *why)
 {
-	struct timeval	now = { 0, 0 };
-
 	log_trace(LOG_SUB_API, "stream %s: %s -> %s (%s)", st->peer,
 	    api_stream_state_names[st->state], api_stream_state_names[next],
 	    why);
@@ -102,7 +101,7 @@ api_stream_enter(struct api_stream *st, enum api_stream_state next,
 	bufferevent_disable(st->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(st->bev, NULL, NULL, NULL, NULL);
 	st->api->nstreams--;
-	evtimer_add(&st->reap, &now);
+	clock_timer_add(&st->reap, 0);
 }
 
 /* The one place a stream's state changes. */

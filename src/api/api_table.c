@@ -163,22 +163,14 @@ static const struct api_table_col *const api_table_cols[] = {
 static void
 api_table_str(cJSON *cells, const char *s)
 {
-	cJSON	*c;
-
-	if ((c = cJSON_CreateString(s != NULL ? s : "")) == NULL ||
-	    !cJSON_AddItemToArray(cells, c))
-		fatalx("api: out of memory");
+	cJSON_AddItemToArray(cells, cJSON_CreateString(s != NULL ? s : ""));
 }
 
 /* Appends an integer cell. */
 static void
 api_table_int(cJSON *cells, int64_t v)
 {
-	cJSON	*c;
-
-	if ((c = cJSON_CreateNumber((double)v)) == NULL ||
-	    !cJSON_AddItemToArray(cells, c))
-		fatalx("api: out of memory");
+	cJSON_AddItemToArray(cells, cJSON_CreateNumber((double)v));
 }
 
 /* Parses an RFC 3339 UTC time ("2026-11-26T23:03:20Z"); -1 if not one. */
@@ -696,8 +688,7 @@ api_table_row(struct evbuffer *out, const struct api_kind *k,
 	cJSON		*obj, *cells;
 	char		*text;
 
-	if ((cells = cJSON_CreateArray()) == NULL)
-		fatalx("api: out of memory");
+	cells = cJSON_CreateArray();
 	/* a damaged object still gets a row: its cells are empty strings */
 	obj = json_parse(js, len, JSON_MAX_DOCUMENT, &errstr);
 	api_table_cells(cells, k, obj, now);

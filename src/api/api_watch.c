@@ -34,6 +34,7 @@
 #include <event2/event_struct.h>
 
 #include "api/api_int.h"
+#include "core/clock.h"
 #include "core/conf.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -212,7 +213,6 @@ api_watch_enter(struct api_watch *w, enum api_watch_state next,
     const char *why)
 {
 	struct api_watch_hub	*hub = w->hub;
-	struct timeval		 now = { 0, 0 };
 
 	log_debug("watch %s %s: %s -> %s (%s)", w->q.kind->resource, w->peer,
 	    api_watch_state_names[w->state], api_watch_state_names[next], why);
@@ -230,7 +230,7 @@ api_watch_enter(struct api_watch *w, enum api_watch_state next,
 	w->st = NULL;
 	hub->n--;
 	TAILQ_INSERT_TAIL(&hub->dead, w, entry);
-	evtimer_add(&hub->reap, &now);
+	clock_timer_add(&hub->reap, 0);
 }
 
 /* The ERROR event of a resourceVersion the store no longer reaches. */
@@ -320,12 +320,11 @@ static void
 api_watch_bookmark_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct api_watch	*w = arg;
-	struct timeval		 tv = { API_WATCH_BOOKMARK_SECS, 0 };
 
 	(void)fd;
 	(void)what;
 	api_watch_bookmark_send(w, api_watch_rev(w), 0);
-	evtimer_add(&w->bookmark, &tv);
+	clock_timer_add(&w->bookmark, API_WATCH_BOOKMARK_SECS * 1000);
 }
 
 /* Whether a change is one the watch selects (a delete by its last value). */
@@ -485,17 +484,15 @@ static void
 api_watch_timers(struct api_watch *w)
 {
 	struct api	*api = w->hub->api;
-	struct timeval	 tv = { 0, 0 };
+	uint64_t	 s;
 
 	evtimer_assign(&w->timeout, api->base, api_watch_timeout_cb, w);
 	evtimer_assign(&w->bookmark, api->base, api_watch_bookmark_cb, w);
-	tv.tv_sec = w->q.timeout > 0 ? w->q.timeout : API_WATCH_TIMEOUT_MIN +
-	    (long)(arc4random_uniform(API_WATCH_TIMEOUT_MIN));
-	evtimer_add(&w->timeout, &tv);
-	if (w->q.bookmarks) {
-		tv.tv_sec = API_WATCH_BOOKMARK_SECS;
-		evtimer_add(&w->bookmark, &tv);
-	}
+	s = w->q.timeout > 0 ? (uint64_t)w->q.timeout : API_WATCH_TIMEOUT_MIN +
+	    arc4random_uniform(API_WATCH_TIMEOUT_MIN);
+	clock_timer_add(&w->timeout, s * 1000);
+	if (w->q.bookmarks)
+		clock_timer_add(&w->bookmark, API_WATCH_BOOKMARK_SECS * 1000);
 }
 
 /* Takes the connection, replays, then joins the kind's live watches. */

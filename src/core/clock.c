@@ -1,10 +1,15 @@
 /*
  * Clock: one cached monotonic reading shared by all logic, so timers and
- * back-off decisions agree within a loop turn and tests can freeze time.
+ * back-off decisions agree within a loop turn and tests can freeze time;
+ * and the one place a timer's delay in milliseconds becomes a timeval.
  */
 #include "config.h"
 
+#include <sys/time.h>
+
 #include <time.h>
+
+#include <event2/event.h>
 
 #include "core/clock.h"
 
@@ -38,6 +43,16 @@ clock_set_fake(uint64_t ms)
 	clock_fake = ms;
 	clock_cached = 0;
 	clock_update();
+}
+
+void
+clock_timer_add(struct event *ev, uint64_t ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	evtimer_add(ev, &tv);
 }
 
 void

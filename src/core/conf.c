@@ -1,12 +1,11 @@
 /*
- * Configuration loading: the libyaml adapter (the only file that includes
- * yaml.h). A file is parsed into a YAML document whose mappings are walked
- * key by key; each dotted path is matched against the option table and its
- * value handed to the parsers of conf_value.c. Every problem is collected
- * as "file:line:col: message" (1-based, from libyaml's 0-based marks) and
- * the walk goes on, so one run reports them all. This file also owns the
- * struct conf lifetime, its formatting, reload diffs, the JSON dump and
- * the sample file.
+ * Configuration loading: a file is parsed into a YAML document
+ * (core/yamldoc.c) whose mappings are walked key by key; each dotted path
+ * is matched against the option table and its value handed to the parsers
+ * of conf_value.c. Every problem is collected as "file:line:col: message"
+ * at the node's mark and the walk goes on, so one run reports them all.
+ * This file also owns the struct conf lifetime, its formatting, reload
+ * diffs, the JSON dump and the sample file.
  */
 #include "config.h"
 
@@ -18,12 +17,12 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <yaml.h>
 
 #include "core/conf.h"
 #include "core/conf_value.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "core/yamldoc.h"
 
 #define CONF_MAX_FILE	(1024 * 1024)
 #define CONF_MAX_ERRORS	50
@@ -31,16 +30,16 @@
 
 /* Where an option was set while loading one file. */
 struct conf_seen {
-	yaml_mark_t	 key;
-	yaml_mark_t	 value;
-	const char	*as;		/* the spelling used: path or alias */
+	struct yamldoc_mark	 key;
+	struct yamldoc_mark	 value;
+	const char		*as;	/* the spelling used: path or alias */
 };
 
 /* The state of one load. */
 struct conf_loader {
 	const char		*name;
 	struct conf		*c;
-	yaml_document_t		*doc;
+	struct yamldoc		*doc;
 	struct conf_msgs	*errs;
 	struct conf_msgs	*warns;
 	struct conf_seen	*seen;	/* per table row */
@@ -77,22 +76,22 @@ conf_msgs_file(struct conf_msgs *m, const char *name, const char *fmt, ...)
 
 /* Appends "name:line:col: message" to a list. */
 static void
-conf_msgs_at(struct conf_msgs *m, const char *name, yaml_mark_t mark,
-    const char *fmt, va_list ap)
+conf_msgs_at(struct conf_msgs *m, const char *name,
+    struct yamldoc_mark mark, const char *fmt, va_list ap)
 {
 	char	*msg, *text;
 
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatalx("conf: out of memory");
-	xasprintf(&text, "%s:%zu:%zu: %s", name, mark.line + 1,
-	    mark.column + 1, msg);
+	xasprintf(&text, "%s:%zu:%zu: %s", name, mark.line, mark.col, msg);
 	free(msg);
 	conf_msgs_push(m, text);
 }
 
 /* Records an error at a mark. */
 static void __attribute__((format(printf, 3, 4)))
-conf_error(struct conf_loader *l, yaml_mark_t mark, const char *fmt, ...)
+conf_error(struct conf_loader *l, struct yamldoc_mark mark, const char *fmt,
+    ...)
 {
 	va_list	ap;
 
@@ -107,7 +106,8 @@ conf_error(struct conf_loader *l, yaml_mark_t mark, const char *fmt, ...)
 
 /* Records a warning at a mark. */
 static void __attribute__((format(printf, 3, 4)))
-conf_warning(struct conf_loader *l, yaml_mark_t mark, const char *fmt, ...)
+conf_warning(struct conf_loader *l, struct yamldoc_mark mark,
+    const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -373,66 +373,53 @@ conf_type_name(const struct conf_option *o)
 
 /* What a YAML node is, for "not ..." messages. */
 static const char *
-conf_node_name(const yaml_node_t *n)
+conf_node_name(const struct yamldoc_node *n)
 {
-	switch (n->type) {
-	case YAML_MAPPING_NODE:
+	switch (yamldoc_type(n)) {
+	case YAMLDOC_MAPPING:
 		return "a mapping";
-	case YAML_SEQUENCE_NODE:
+	case YAMLDOC_SEQUENCE:
 		return "a sequence";
 	default:
 		return "a scalar";
 	}
 }
 
-/* Whether a scalar is YAML null: empty, "~" or "null", unquoted. */
-static int
-conf_node_null(const yaml_node_t *n)
-{
-	const char	*s = (const char *)n->data.scalar.value;
-
-	if (n->type != YAML_SCALAR_NODE ||
-	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return 0;
-	return *s == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
-	    strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
-}
-
 /* Reports a bad value at node n, the value escaped and shortened. */
 static void
-conf_bad_value(struct conf_loader *l, const char *path, const yaml_node_t *n,
-    const char *errstr)
+conf_bad_value(struct conf_loader *l, const char *path,
+    const struct yamldoc_node *n, const char *errstr)
 {
-	char	buf[96];
+	const char	*s;
+	char		 buf[96];
+	size_t		 len;
 
-	log_escape((const char *)n->data.scalar.value, n->data.scalar.length,
-	    buf, sizeof(buf));
-	conf_error(l, n->start_mark, "%s: invalid value \"%s\": %s", path, buf,
-	    errstr);
+	s = yamldoc_scalar(n, &len);
+	log_escape(s, len, buf, sizeof(buf));
+	conf_error(l, yamldoc_mark(n), "%s: invalid value \"%s\": %s", path,
+	    buf, errstr);
 }
 
 /* Sets a URL list from a YAML sequence, each item checked at its mark. */
 static void
 conf_walk_urls(struct conf_loader *l, const struct conf_option *o,
-    const char *path, yaml_node_t *seq)
+    const char *path, struct yamldoc_node *seq)
 {
-	yaml_node_item_t	 *it;
-	yaml_node_t		 *n;
+	struct yamldoc_node	 *n;
 	const char		 *errstr;
 	char			**v, *url;
-	size_t			  k = 0;
+	size_t			  i, k = 0;
 	int			  rv = 0;
 
 	v = xcalloc(1, sizeof(*v));
-	for (it = seq->data.sequence.items.start;
-	    it < seq->data.sequence.items.top; it++) {
-		n = yaml_document_get_node(l->doc, *it);
-		if (n->type != YAML_SCALAR_NODE) {
-			conf_error(l, n->start_mark, "%s: expected a URL, not "
-			    "%s", path, conf_node_name(n));
+	for (i = 0; i < yamldoc_count(seq); i++) {
+		n = yamldoc_item(l->doc, seq, i);
+		if (yamldoc_type(n) != YAMLDOC_SCALAR) {
+			conf_error(l, yamldoc_mark(n), "%s: expected a URL, "
+			    "not %s", path, conf_node_name(n));
 			rv = -1;
-		} else if (conf_value_url((const char *)n->data.scalar.value,
-		    o->enums, &url, &errstr) == -1) {
+		} else if (conf_value_url(yamldoc_scalar(n, NULL), o->enums,
+		    &url, &errstr) == -1) {
 			conf_bad_value(l, path, n, errstr);
 			rv = -1;
 		} else {
@@ -451,79 +438,79 @@ conf_walk_urls(struct conf_loader *l, const struct conf_option *o,
 /* Sets option o from the value node of key. */
 static void
 conf_walk_option(struct conf_loader *l, const struct conf_option *o,
-    const char *path, yaml_node_t *key, yaml_node_t *val)
+    const char *path, struct yamldoc_node *key, struct yamldoc_node *val)
 {
 	struct conf_seen	*seen = &l->seen[o - conf_table];
 	const char		*errstr;
 
 	if (seen->as != NULL) {
-		conf_error(l, key->start_mark, "duplicate key \"%s\" (first "
-		    "at line %zu as \"%s\")", path, seen->key.line + 1,
-		    seen->as);
+		conf_error(l, yamldoc_mark(key), "duplicate key \"%s\" (first "
+		    "at line %zu as \"%s\")", path, seen->key.line, seen->as);
 		return;
 	}
 	seen->as = o->alias != NULL && strcmp(path, o->alias) == 0 ?
 	    o->alias : o->path;
-	seen->key = key->start_mark;
-	seen->value = val->start_mark;
-	l->c->lines[o - conf_table] = key->start_mark.line + 1;
+	seen->key = yamldoc_mark(key);
+	seen->value = yamldoc_mark(val);
+	l->c->lines[o - conf_table] = seen->key.line;
 
-	if (o->type == CONF_T_URLLIST && val->type == YAML_SEQUENCE_NODE) {
+	if (o->type == CONF_T_URLLIST && yamldoc_type(val) ==
+	    YAMLDOC_SEQUENCE) {
 		conf_walk_urls(l, o, path, val);
 		return;
 	}
-	if (val->type != YAML_SCALAR_NODE) {
-		conf_error(l, val->start_mark, "%s: expected %s, not %s", path,
+	if (yamldoc_type(val) != YAMLDOC_SCALAR) {
+		conf_error(l, seen->value, "%s: expected %s, not %s", path,
 		    conf_type_name(o), conf_node_name(val));
 		return;
 	}
-	if (conf_set(l->c, o, conf_node_null(val) ? "" :
-	    (const char *)val->data.scalar.value, &errstr) == -1)
+	if (conf_set(l->c, o, yamldoc_null(val) ? "" :
+	    yamldoc_scalar(val, NULL), &errstr) == -1)
 		conf_bad_value(l, path, val, errstr);
 }
 
 static void	conf_walk_mapping(struct conf_loader *, const char *,
-		    yaml_node_t *);
+		    struct yamldoc_node *);
 
 /* Handles one key at its full path: an option, a section or an error. */
 static void
-conf_walk_key(struct conf_loader *l, const char *path, yaml_node_t *key,
-    yaml_node_t *val)
+conf_walk_key(struct conf_loader *l, const char *path,
+    struct yamldoc_node *key, struct yamldoc_node *val)
 {
 	const struct conf_option	*o;
 
 	if ((o = conf_match(path)) != NULL) {
 		if (o->type == CONF_T_IGNORED)
-			conf_warning(l, key->start_mark, "key \"%s\" is "
+			conf_warning(l, yamldoc_mark(key), "key \"%s\" is "
 			    "ignored by edgesite", path);
 		else
 			conf_walk_option(l, o, path, key, val);
 		return;
 	}
 	if (!conf_section(path)) {
-		conf_error(l, key->start_mark, "unknown key \"%s\"", path);
+		conf_error(l, yamldoc_mark(key), "unknown key \"%s\"", path);
 		return;
 	}
-	if (val->type == YAML_MAPPING_NODE)
+	if (yamldoc_type(val) == YAMLDOC_MAPPING)
 		conf_walk_mapping(l, path, val);
-	else if (!conf_node_null(val))
-		conf_error(l, val->start_mark, "%s: expected a mapping, not %s",
-		    path, conf_node_name(val));
+	else if (!yamldoc_null(val))
+		conf_error(l, yamldoc_mark(val), "%s: expected a mapping, not "
+		    "%s", path, conf_node_name(val));
 }
 
-/* Whether an earlier key of the same mapping has the same text. */
-static yaml_node_t *
-conf_walk_dup(struct conf_loader *l, yaml_node_t *map, yaml_node_pair_t *p,
-    yaml_node_t *key)
+/* An earlier key (before pair i) of the same mapping with the same text. */
+static struct yamldoc_node *
+conf_walk_dup(struct conf_loader *l, struct yamldoc_node *map, size_t i,
+    const char *key)
 {
-	yaml_node_pair_t	*q;
-	yaml_node_t		*k;
+	struct yamldoc_node	*k;
+	const char		*s;
+	size_t			 j;
 
-	for (q = map->data.mapping.pairs.start; q < p; q++) {
-		k = yaml_document_get_node(l->doc, q->key);
-		if (k->type == YAML_SCALAR_NODE &&
-		    strcmp((char *)k->data.scalar.value,
-		    (char *)key->data.scalar.value) == 0)
+	for (j = 0; j < i; j++) {
+		k = yamldoc_key(l->doc, map, j);
+		if ((s = yamldoc_scalar(k, NULL)) != NULL &&
+		    strcmp(s, key) == 0)
 			return k;
 	}
 	return NULL;
@@ -531,31 +518,31 @@ conf_walk_dup(struct conf_loader *l, yaml_node_t *map, yaml_node_pair_t *p,
 
 /* Walks the pairs of a mapping found at prefix ("" at the top). */
 static void
-conf_walk_mapping(struct conf_loader *l, const char *prefix, yaml_node_t *map)
+conf_walk_mapping(struct conf_loader *l, const char *prefix,
+    struct yamldoc_node *map)
 {
-	yaml_node_pair_t	*p;
-	yaml_node_t		*key, *val, *first;
+	struct yamldoc_node	*key, *val, *first;
+	const char		*name;
 	char			*path;
+	size_t			 i;
 
-	for (p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top && l->nerr < CONF_MAX_ERRORS;
-	    p++) {
-		key = yaml_document_get_node(l->doc, p->key);
-		val = yaml_document_get_node(l->doc, p->value);
-		if (key->type != YAML_SCALAR_NODE) {
-			conf_error(l, key->start_mark, "a key must be a "
+	for (i = 0; i < yamldoc_count(map) && l->nerr < CONF_MAX_ERRORS;
+	    i++) {
+		key = yamldoc_key(l->doc, map, i);
+		val = yamldoc_value(l->doc, map, i);
+		if ((name = yamldoc_scalar(key, NULL)) == NULL) {
+			conf_error(l, yamldoc_mark(key), "a key must be a "
 			    "scalar, not %s", conf_node_name(key));
 			continue;
 		}
 		if (*prefix != '\0')
-			xasprintf(&path, "%s.%s", prefix,
-			    (char *)key->data.scalar.value);
+			xasprintf(&path, "%s.%s", prefix, name);
 		else
-			path = xstrdup((char *)key->data.scalar.value);
-		if ((first = conf_walk_dup(l, map, p, key)) != NULL)
-			conf_error(l, key->start_mark, "duplicate key \"%s\" "
+			path = xstrdup(name);
+		if ((first = conf_walk_dup(l, map, i, name)) != NULL)
+			conf_error(l, yamldoc_mark(key), "duplicate key \"%s\" "
 			    "(first at line %zu)", path,
-			    first->start_mark.line + 1);
+			    yamldoc_mark(first).line);
 		else
 			conf_walk_key(l, path, key, val);
 		free(path);
@@ -588,7 +575,7 @@ conf_check(struct conf_loader *l)
 {
 	const struct conf_option	*lo, *hi;
 	struct conf			*c = l->c;
-	yaml_mark_t			 mark;
+	struct yamldoc_mark		 mark;
 
 	lo = conf_find("edged.image-gc-low-threshold");
 	hi = conf_find("edged.image-gc-high-threshold");
@@ -603,39 +590,35 @@ conf_check(struct conf_loader *l)
 	conf_check_mqtt_tls(l);
 }
 
-/* Reports libyaml's parse error with its mark and context. */
+/* Reports a YAML syntax error with its mark and context. */
 static void
-conf_yaml_error(struct conf_loader *l, yaml_parser_t *p)
+conf_yaml_error(struct conf_loader *l, const struct yamldoc_error *e)
 {
-	if (p->error == YAML_MEMORY_ERROR)
-		fatalx("conf: %s: out of memory", l->name);
-	if (p->error == YAML_READER_ERROR) {
+	if (e->reader) {
 		conf_msgs_file(l->errs, l->name, "%s at byte %zu",
-		    p->problem != NULL ? p->problem : "unreadable",
-		    p->problem_offset);
+		    e->problem != NULL ? e->problem : "unreadable", e->offset);
 		l->nerr++;
 		return;
 	}
-	if (p->context != NULL)
-		conf_error(l, p->problem_mark, "%s (%s at line %zu)",
-		    p->problem != NULL ? p->problem : "not YAML", p->context,
-		    p->context_mark.line + 1);
+	if (e->context != NULL)
+		conf_error(l, e->at, "%s (%s at line %zu)",
+		    e->problem != NULL ? e->problem : "not YAML", e->context,
+		    e->context_line);
 	else
-		conf_error(l, p->problem_mark, "%s",
-		    p->problem != NULL ? p->problem : "not YAML");
+		conf_error(l, e->at, "%s",
+		    e->problem != NULL ? e->problem : "not YAML");
 }
 
 /* Walks the document's root: a mapping, or nothing at all. */
 static void
 conf_walk_root(struct conf_loader *l)
 {
-	yaml_node_t	*root;
+	struct yamldoc_node	*root;
 
-	if ((root = yaml_document_get_root_node(l->doc)) == NULL ||
-	    conf_node_null(root))
+	if ((root = yamldoc_root(l->doc)) == NULL || yamldoc_null(root))
 		return;
-	if (root->type != YAML_MAPPING_NODE) {
-		conf_error(l, root->start_mark, "top level is not a mapping");
+	if (yamldoc_type(root) != YAMLDOC_MAPPING) {
+		conf_error(l, yamldoc_mark(root), "top level is not a mapping");
 		return;
 	}
 	conf_walk_mapping(l, "", root);
@@ -645,31 +628,23 @@ conf_walk_root(struct conf_loader *l)
 static void
 conf_parse(struct conf_loader *l, const char *buf, size_t len)
 {
-	yaml_parser_t	 parser;
-	yaml_document_t	 doc, next;
-	yaml_node_t	*root;
+	struct yamldoc_error	 e;
+	struct yamldoc_node	*root;
 
-	if (!yaml_parser_initialize(&parser))
-		fatalx("conf: cannot initialize the YAML parser");
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		conf_yaml_error(l, &parser);
-		yaml_parser_delete(&parser);
-		return;
-	}
-	l->doc = &doc;
-	conf_walk_root(l);
-	if (!yaml_parser_load(&parser, &next))
-		conf_yaml_error(l, &parser);
+	l->doc = yamldoc_new(buf, len);
+	if (yamldoc_next(l->doc, &e) == -1)
+		conf_yaml_error(l, &e);
 	else {
-		if ((root = yaml_document_get_root_node(&next)) != NULL)
-			conf_error(l, root->start_mark, "more than one YAML "
+		conf_walk_root(l);
+		/* the next document replaces the one walked */
+		if (yamldoc_next(l->doc, &e) == -1)
+			conf_yaml_error(l, &e);
+		else if ((root = yamldoc_root(l->doc)) != NULL)
+			conf_error(l, yamldoc_mark(root), "more than one YAML "
 			    "document");
-		yaml_document_delete(&next);
 	}
+	yamldoc_free(l->doc);
 	l->doc = NULL;
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
 }
 
 struct conf *
@@ -842,20 +817,16 @@ char *
 conf_dump_json(const struct conf *c)
 {
 	const struct conf_option	*o;
-	cJSON				*obj, *j;
+	cJSON				*obj;
 	char				*s;
 
-	if ((obj = cJSON_CreateObject()) == NULL)
-		fatalx("conf: out of memory");
+	obj = cJSON_CreateObject();
 	for (o = conf_table; o < conf_table + conf_table_len; o++) {
 		if (o->type == CONF_T_IGNORED)
 			continue;
-		if ((j = conf_json_value(c, o)) == NULL)
-			fatalx("conf: out of memory");
-		cJSON_AddItemToObject(obj, o->path, j);
+		cJSON_AddItemToObject(obj, o->path, conf_json_value(c, o));
 	}
-	if ((s = cJSON_Print(obj)) == NULL)
-		fatalx("conf: out of memory");
+	s = cJSON_Print(obj);
 	cJSON_Delete(obj);
 	return s;
 }

@@ -2,8 +2,10 @@
  * JSON helpers over cJSON. Parsing a peer's document is bounded: the size
  * is checked before cJSON sees a byte, and trailing garbage is refused.
  * Lookups walk dotted paths and return NULL (or an error) rather than crash
- * on a missing or mistyped member. The builders abort on out-of-memory like
- * the xmalloc family; this file never logs.
+ * on a missing or mistyped member. json_init() points cJSON's allocator at
+ * xmalloc, so every cJSON builder and printer aborts on out-of-memory like
+ * the xmalloc family and callers never test their results for NULL; this
+ * file never logs.
  */
 #include "config.h"
 
@@ -18,6 +20,25 @@
 
 /* 2^63 as a double: the first value past the int64 range. */
 #define JSON_INT64_LIMIT	9223372036854775808.0
+
+/* cJSON's allocator: xmalloc (which refuses 0 bytes, cJSON never asks). */
+static void *
+json_malloc_cb(size_t size)
+{
+	return xmalloc(size > 0 ? size : 1);
+}
+
+/*
+ * With its own malloc cJSON grows print buffers by malloc, copy and free
+ * instead of realloc; results stay free()-able as free is the free_fn.
+ */
+void
+json_init(void)
+{
+	cJSON_Hooks	hooks = { json_malloc_cb, free };
+
+	cJSON_InitHooks(&hooks);
+}
 
 /* JSON's insignificant whitespace. */
 static int
@@ -145,15 +166,11 @@ json_get_bool(const cJSON *obj, const char *path, int def)
 	return def;
 }
 
-/* Compact text; out-of-memory is fatal. */
+/* Compact text; NULL only for a NULL tree. */
 char *
 json_print(const cJSON *obj)
 {
-	char	*s;
-
-	if ((s = cJSON_PrintUnformatted(obj)) == NULL)
-		fatalx("json: cannot print: out of memory");
-	return s;
+	return cJSON_PrintUnformatted(obj);
 }
 
 /* cJSON escapes quotes, backslashes and control characters. */
@@ -163,19 +180,10 @@ json_quote(const char *s)
 	cJSON	*str;
 	char	*out;
 
-	if ((str = cJSON_CreateString(s != NULL ? s : "")) == NULL)
-		fatalx("json: cannot quote: out of memory");
+	str = cJSON_CreateString(s != NULL ? s : "");
 	out = json_print(str);
 	cJSON_Delete(str);
 	return out;
-}
-
-/* Adds a member, aborting on out-of-memory as the builders promise. */
-static void
-json_add(cJSON *obj, const char *name, cJSON *item)
-{
-	if (item == NULL || !cJSON_AddItemToObject(obj, name, item))
-		fatalx("json: cannot build %s: out of memory", name);
 }
 
 /*
@@ -188,18 +196,16 @@ json_status(int code, const char *reason, const char *message)
 	cJSON	*st;
 	char	*out;
 
-	if ((st = cJSON_CreateObject()) == NULL)
-		fatalx("json: cannot build status: out of memory");
-	json_add(st, "kind", cJSON_CreateString("Status"));
-	json_add(st, "apiVersion", cJSON_CreateString("v1"));
-	json_add(st, "metadata", cJSON_CreateObject());
-	json_add(st, "status", cJSON_CreateString(code >= 200 && code < 300 ?
-	    "Success" : "Failure"));
-	json_add(st, "message", cJSON_CreateString(message != NULL ? message :
-	    ""));
+	st = cJSON_CreateObject();
+	cJSON_AddStringToObject(st, "kind", "Status");
+	cJSON_AddStringToObject(st, "apiVersion", "v1");
+	cJSON_AddObjectToObject(st, "metadata");
+	cJSON_AddStringToObject(st, "status", code >= 200 && code < 300 ?
+	    "Success" : "Failure");
+	cJSON_AddStringToObject(st, "message", message != NULL ? message : "");
 	if (reason != NULL && *reason != '\0')
-		json_add(st, "reason", cJSON_CreateString(reason));
-	json_add(st, "code", cJSON_CreateNumber(code));
+		cJSON_AddStringToObject(st, "reason", reason);
+	cJSON_AddNumberToObject(st, "code", code);
 	out = json_print(st);
 	cJSON_Delete(st);
 	return out;

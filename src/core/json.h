@@ -14,6 +14,13 @@
 #define JSON_MAX_DOCUMENT	(16u * 1024 * 1024)
 
 /*
+ * Points cJSON's allocation at xmalloc, so out-of-memory aborts and no
+ * caller checks a builder or printer for NULL. main(), the unit tests and
+ * the fuzz harnesses call it first.
+ */
+void		 json_init(void);
+
+/*
  * Parses len bytes (not necessarily NUL-terminated) into a tree the caller
  * frees with cJSON_Delete. NULL with *errstr set when the input is longer
  * than max, not JSON, or has trailing garbage.

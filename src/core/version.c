@@ -15,9 +15,9 @@
 #include <nghttp2/nghttp2.h>
 #include <openssl/crypto.h>
 #include <protobuf-c/protobuf-c.h>
-#include <yaml.h>
 
 #include "core/version.h"
+#include "core/yamldoc.h"
 
 const char *
 version_string(void)
@@ -36,7 +36,7 @@ version_print(FILE *fp)
 	fprintf(fp, "libevent %s\n", event_get_version());
 	fprintf(fp, "libevhtp %s\n", EVHTP_VERSION);
 	fprintf(fp, "cjson %s\n", cJSON_Version());
-	fprintf(fp, "libyaml %s\n", yaml_get_version_string());
+	fprintf(fp, "libyaml %s\n", yamldoc_version());
 	fprintf(fp, "leveldb %d.%d\n", leveldb_major_version(),
 	    leveldb_minor_version());
 	fprintf(fp, "libmosquitto %d.%d.%d\n", mmaj, mmin, mrev);

@@ -284,8 +284,6 @@ cri_call_done_cb(evutil_socket_t fd, short what, void *arg)
 static void
 cri_call_finish(struct cri_call *call, enum cri_code code, const char *msg)
 {
-	struct timeval	tv = { 0, 0 };
-
 	if (call->state == CRI_CALL_DONE)
 		return;
 	if (call->stream != NULL) {
@@ -302,7 +300,7 @@ cri_call_finish(struct cri_call *call, enum cri_code code, const char *msg)
 	}
 	event_del(call->ev);
 	event_assign(call->ev, call->cri->base, -1, 0, cri_call_done_cb, call);
-	event_add(call->ev, &tv);
+	clock_timer_add(call->ev, 0);
 }
 
 /* The code for a reply without grpc-status, from its HTTP status. */
@@ -455,7 +453,6 @@ cri_call_start(struct cri *c, enum cri_method_id id,
     const ProtobufCMessage *req, cri_cb cb, void *arg)
 {
 	struct cri_call	*call;
-	struct timeval	 tv;
 	size_t		 len;
 
 	call = xcalloc(1, sizeof(*call));
@@ -479,9 +476,7 @@ cri_call_start(struct cri *c, enum cri_method_id id,
 	}
 	call->req = xmalloc(len > 0 ? len : 1);
 	call->reqlen = protobuf_c_message_pack(req, call->req);
-	tv.tv_sec = (time_t)(call->timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)((call->timeout_ms % 1000) * 1000);
-	evtimer_add(call->ev, &tv);
+	clock_timer_add(call->ev, call->timeout_ms);
 	switch (call->conn->state) {
 	case CRI_READY:
 		cri_call_send(call);
@@ -544,7 +539,6 @@ cri_conn_enter_state(struct cri_conn *conn, enum cri_state st,
     const char *why)
 {
 	struct cri	*c = conn->cri;
-	struct timeval	 tv = { 0, 0 };
 	char		 detail[300];
 
 	if (conn->state == st)
@@ -566,7 +560,7 @@ cri_conn_enter_state(struct cri_conn *conn, enum cri_state st,
 		memmove(c->pending, c->pending + 1, --c->npending *
 		    sizeof(c->pending[0]));
 	c->pending[c->npending++] = st;
-	event_add(c->notify_ev, &tv);
+	clock_timer_add(c->notify_ev, 0);
 }
 
 /* Sends the calls that waited for this connection. */

@@ -39,6 +39,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "core/backoff.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "core/xmalloc.h"
@@ -168,11 +169,7 @@ cri_h2_enter_state(struct cri_h2 *h2, enum cri_h2_state st, const char *why)
 static void
 cri_h2_timer(struct cri_h2 *h2, uint64_t ms)
 {
-	struct timeval	tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(h2->timer, &tv);
+	clock_timer_add(h2->timer, ms);
 }
 
 /* libevent: connect timeout or end of back-off. */
@@ -198,14 +195,12 @@ cri_h2_later_cb(evutil_socket_t fd, short what, void *arg)
 static void
 cri_h2_defer(struct cri_h2 *h2, enum cri_h2_event ev, const char *why)
 {
-	struct timeval	tv = { 0, 0 };
-
 	if (evtimer_pending(h2->later, NULL))
 		return;
 	if (why != NULL)
 		snprintf(h2->why, sizeof(h2->why), "%s", why);
 	h2->later_ev = ev;
-	evtimer_add(h2->later, &tv);
+	clock_timer_add(h2->later, 0);
 }
 
 /* Frees a stream already off the list. */

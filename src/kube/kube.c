@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "core/dnsname.h"
 #include "core/health.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -28,7 +29,6 @@
 #include "kube/kube_int.h"
 #include "kube/kube_reflector.h"
 
-#define KUBE_NAME_MAX		253
 #define KUBE_HEALTH_MAX		512
 
 static const struct kube_resource kube_res_pods = {
@@ -59,20 +59,6 @@ static const struct kube_resource kube_res_devicemodels = {
 	"/apis/devices.kubeedge.io/v1alpha1", "devicemodels", 1
 };
 
-/* A node name must be a lowercase DNS subdomain. */
-static int
-kube_valid_node_name(const char *s)
-{
-	size_t	n;
-
-	for (n = 0; s[n] != '\0'; n++) {
-		if (!islower((unsigned char)s[n]) &&
-		    !isdigit((unsigned char)s[n]) && s[n] != '-' && s[n] != '.')
-			return 0;
-	}
-	return n > 0 && n <= KUBE_NAME_MAX;
-}
-
 /*
  * node-name as given, else hostname-override or the hostname lowercased
  * (as a kubelet does). NULL with *errstr when unusable.
@@ -98,7 +84,8 @@ kube_pick_node_name(const struct conf *c, const char **errstr)
 		for (p = name; *p != '\0'; p++)
 			*p = (char)tolower((unsigned char)*p);
 	}
-	if (!kube_valid_node_name(name)) {
+	/* A node name must be a lowercase DNS subdomain. */
+	if (!dnsname_subdomain(name)) {
 		*errstr = "the node name is not a lowercase DNS subdomain";
 		free(name);
 		return NULL;

@@ -1,12 +1,12 @@
 /*
  * Kubeconfig: reads the credentials edgesite uses to reach the apiserver.
- * The file is parsed with libyaml into a document; the current context
- * names a cluster (server, CA, insecure-skip-tls-verify, tls-server-name)
- * and a user (client certificate and key, bearer token or token file).
- * Inline *-data fields are base64; file fields are read now, relative to
- * the kubeconfig's directory. The result is a struct kube_auth that the
- * caller owns and clears. A pure parser: it never logs, it returns one
- * message naming the file and what is wrong.
+ * The file is parsed as YAML (core/yamldoc.c) and walked; the current
+ * context names a cluster (server, CA, insecure-skip-tls-verify,
+ * tls-server-name) and a user (client certificate and key, bearer token
+ * or token file). Inline *-data fields are base64; file fields are read
+ * now, relative to the kubeconfig's directory. The result is a struct
+ * kube_auth that the caller owns and clears. A pure parser: it never
+ * logs, it returns one message naming the file and what is wrong.
  */
 #include "config.h"
 
@@ -22,9 +22,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <yaml.h>
-
 #include "core/xmalloc.h"
+#include "core/yamldoc.h"
 #include "kube/kube_config.h"
 
 /* Largest kubeconfig, and largest certificate, key or token file. */
@@ -34,7 +33,7 @@
 struct kube_config {
 	const char	*path;		/* the kubeconfig, ~ expanded */
 	char		*dir;		/* its directory, for relative paths */
-	yaml_document_t	 doc;
+	struct yamldoc	*doc;
 	struct kube_auth *auth;
 };
 
@@ -173,56 +172,56 @@ bad:
 }
 
 /* The value of key in a mapping node, or NULL. */
-static yaml_node_t *
-kube_config_get(struct kube_config *kc, yaml_node_t *map, const char *key)
+static struct yamldoc_node *
+kube_config_get(struct kube_config *kc, struct yamldoc_node *map,
+    const char *key)
 {
-	yaml_node_pair_t	*pair;
-	yaml_node_t		*k;
+	struct yamldoc_node	*k;
+	const char		*s;
+	size_t			 i;
 
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
+	if (map == NULL)
 		return NULL;
-	for (pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; pair++) {
-		k = yaml_document_get_node(&kc->doc, pair->key);
-		if (k != NULL && k->type == YAML_SCALAR_NODE &&
-		    strcmp((char *)k->data.scalar.value, key) == 0)
-			return yaml_document_get_node(&kc->doc, pair->value);
+	for (i = 0; i < yamldoc_count(map); i++) {
+		k = yamldoc_key(kc->doc, map, i);
+		if (k != NULL && (s = yamldoc_scalar(k, NULL)) != NULL &&
+		    strcmp(s, key) == 0)
+			return yamldoc_value(kc->doc, map, i);
 	}
 	return NULL;
 }
 
 /* A scalar value of key as a string, NULL when absent, null or empty. */
 static const char *
-kube_config_str(struct kube_config *kc, yaml_node_t *map, const char *key)
+kube_config_str(struct kube_config *kc, struct yamldoc_node *map,
+    const char *key)
 {
-	yaml_node_t	*n;
-	const char	*s;
+	struct yamldoc_node	*n;
+	const char		*s;
 
 	if ((n = kube_config_get(kc, map, key)) == NULL ||
-	    n->type != YAML_SCALAR_NODE)
+	    (s = yamldoc_scalar(n, NULL)) == NULL)
 		return NULL;
-	s = (const char *)n->data.scalar.value;
-	if (*s == '\0' || (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	if (*s == '\0' || (yamldoc_plain(n) &&
 	    (strcmp(s, "null") == 0 || strcmp(s, "~") == 0)))
 		return NULL;
 	return s;
 }
 
 /* Finds the entry called name in a list (clusters, contexts, users). */
-static yaml_node_t *
+static struct yamldoc_node *
 kube_config_named(struct kube_config *kc, const char *list,
     const char *name, const char *inner)
 {
-	yaml_node_t	*seq, *item;
-	const char	*s;
-	yaml_node_item_t *it;
+	struct yamldoc_node	*seq, *item;
+	const char		*s;
+	size_t			 i;
 
-	if ((seq = kube_config_get(kc, yaml_document_get_root_node(&kc->doc),
-	    list)) == NULL || seq->type != YAML_SEQUENCE_NODE)
+	if ((seq = kube_config_get(kc, yamldoc_root(kc->doc), list)) ==
+	    NULL || yamldoc_type(seq) != YAMLDOC_SEQUENCE)
 		return NULL;
-	for (it = seq->data.sequence.items.start;
-	    it < seq->data.sequence.items.top; it++) {
-		item = yaml_document_get_node(&kc->doc, *it);
+	for (i = 0; i < yamldoc_count(seq); i++) {
+		item = yamldoc_item(kc->doc, seq, i);
 		if ((s = kube_config_str(kc, item, "name")) != NULL &&
 		    strcmp(s, name) == 0)
 			return kube_config_get(kc, item, inner);
@@ -234,15 +233,13 @@ kube_config_named(struct kube_config *kc, const char *list,
 static const char *
 kube_config_only_context(struct kube_config *kc)
 {
-	yaml_node_t	*seq;
+	struct yamldoc_node	*seq;
 
-	seq = kube_config_get(kc, yaml_document_get_root_node(&kc->doc),
-	    "contexts");
-	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE ||
-	    seq->data.sequence.items.top - seq->data.sequence.items.start != 1)
+	seq = kube_config_get(kc, yamldoc_root(kc->doc), "contexts");
+	if (seq == NULL || yamldoc_type(seq) != YAMLDOC_SEQUENCE ||
+	    yamldoc_count(seq) != 1)
 		return NULL;
-	return kube_config_str(kc, yaml_document_get_node(&kc->doc,
-	    *seq->data.sequence.items.start), "name");
+	return kube_config_str(kc, yamldoc_item(kc->doc, seq, 0), "name");
 }
 
 /* A file path from the kubeconfig, relative to its directory. */
@@ -262,8 +259,8 @@ kube_config_path(struct kube_config *kc, const char *p)
  * *out; 0 when neither is set, -1 with *errstr on failure.
  */
 static int
-kube_config_pem(struct kube_config *kc, yaml_node_t *map, const char *what,
-    const char *key, char **out, const char **errstr)
+kube_config_pem(struct kube_config *kc, struct yamldoc_node *map,
+    const char *what, const char *key, char **out, const char **errstr)
 {
 	const char	*data, *file, *why;
 	char		 dkey[64], *path;
@@ -308,7 +305,7 @@ kube_config_bool(const char *s)
 /* The cluster part: server URL, CA, verification options. */
 static int
 kube_config_cluster(struct kube_config *kc, const char *name,
-    yaml_node_t *cl, const char **errstr)
+    struct yamldoc_node *cl, const char **errstr)
 {
 	struct kube_auth	*auth = kc->auth;
 	const char		*s;
@@ -335,8 +332,8 @@ kube_config_cluster(struct kube_config *kc, const char *name,
 
 /* The user part: client certificate and key, token or token file. */
 static int
-kube_config_user(struct kube_config *kc, const char *name, yaml_node_t *u,
-    const char **errstr)
+kube_config_user(struct kube_config *kc, const char *name,
+    struct yamldoc_node *u, const char **errstr)
 {
 	struct kube_auth	*auth = kc->auth;
 	const char		*s;
@@ -380,11 +377,11 @@ kube_config_user(struct kube_config *kc, const char *name, yaml_node_t *u,
 static int
 kube_config_walk(struct kube_config *kc, const char **errstr)
 {
-	yaml_node_t	*root, *ctx, *cl, *u;
-	const char	*cur, *cname, *uname;
+	struct yamldoc_node	*root, *ctx, *cl, *u;
+	const char		*cur, *cname, *uname;
 
-	root = yaml_document_get_root_node(&kc->doc);
-	if (root == NULL || root->type != YAML_MAPPING_NODE) {
+	root = yamldoc_root(kc->doc);
+	if (root == NULL || yamldoc_type(root) != YAMLDOC_MAPPING) {
 		*errstr = kube_config_fail("%s: not a kubeconfig (no mapping)",
 		    kc->path);
 		return -1;
@@ -422,26 +419,13 @@ kube_config_walk(struct kube_config *kc, const char **errstr)
 	return kube_config_user(kc, uname, u, errstr);
 }
 
-/* Wipes every scalar of the document: keys and tokens live there. */
-static void
-kube_config_wipe(yaml_document_t *doc)
-{
-	yaml_node_t	*n;
-
-	for (n = doc->nodes.start; n < doc->nodes.top; n++) {
-		if (n->type == YAML_SCALAR_NODE)
-			explicit_bzero(n->data.scalar.value,
-			    n->data.scalar.length);
-	}
-}
-
 /* Reads and parses the kubeconfig file into kc->auth. */
 static int
 kube_config_parse(const char *path, struct kube_auth *auth,
     const char **errstr)
 {
 	struct kube_config	 kc;
-	yaml_parser_t		 parser;
+	struct yamldoc_error	 ye;
 	const char		*why;
 	char			*buf, *slash;
 	size_t			 len;
@@ -464,20 +448,17 @@ kube_config_parse(const char *path, struct kube_auth *auth,
 	else
 		*slash = '\0';
 
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &kc.doc)) {
-		*errstr = kube_config_fail("%s:%zu:%zu: %s", path,
-		    parser.problem_mark.line + 1,
-		    parser.problem_mark.column + 1,
-		    parser.problem != NULL ? parser.problem : "YAML error");
-		goto out_parser;
+	kc.doc = yamldoc_new(buf, len);
+	if (yamldoc_next(kc.doc, &ye) == -1) {
+		*errstr = kube_config_fail("%s:%zu:%zu: %s", path, ye.at.line,
+		    ye.at.col, ye.problem != NULL ? ye.problem : "YAML error");
+		goto out_doc;
 	}
 	rv = kube_config_walk(&kc, errstr);
-	kube_config_wipe(&kc.doc);
-	yaml_document_delete(&kc.doc);
-out_parser:
-	yaml_parser_delete(&parser);
+	/* keys and tokens live in the document's scalars */
+	yamldoc_wipe(kc.doc);
+out_doc:
+	yamldoc_free(kc.doc);
 	free(kc.dir);
 	explicit_bzero(buf, len);
 	free(buf);

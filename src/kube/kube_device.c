@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -18,18 +19,11 @@
 
 #define KUBE_DEVICE_API	"/apis/devices.kubeedge.io/v1alpha1"
 
-/* A DNS name as a path segment: lowercase letters, digits, '-' and '.'. */
+/* A namespace or name as a path segment: a DNS subdomain. */
 static int
 kube_device_name_ok(const char *s)
 {
-	if (s == NULL || *s == '\0' || strlen(s) > 253)
-		return 0;
-	for (; *s != '\0'; s++) {
-		if (!islower((unsigned char)*s) &&
-		    !isdigit((unsigned char)*s) && *s != '-' && *s != '.')
-			return 0;
-	}
-	return 1;
+	return dnsname_subdomain(s);
 }
 
 int

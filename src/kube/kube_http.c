@@ -17,7 +17,6 @@
 #include "config.h"
 
 #include <sys/types.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -44,19 +43,13 @@
 #include <openssl/x509v3.h>
 
 #include "core/clock.h"
+#include "core/compat.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "core/xmalloc.h"
 #include "kube/kube_config.h"
 #include "kube/kube_http.h"
 #include "kube/kube_http_parse.h"
-
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
-	for ((var) = TAILQ_FIRST(head);					\
-	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
-	    (var) = (tvar))
-#endif
 
 /* Timeouts and the pool size. */
 #define KUBE_HTTP_IDLE_MS		30000
@@ -190,17 +183,6 @@ static void	kube_conn_fsm(struct kube_conn *, enum kube_conn_event);
 static void	kube_conn_unref(struct kube_conn *);
 static void	kube_req_unref(struct kube_req *);
 static void	kube_client_kick(struct kube_client *);
-
-/* Sets a timer to fire in ms milliseconds. */
-static void
-kube_http_timer(struct event *ev, uint64_t ms)
-{
-	struct timeval	tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(ev, &tv);
-}
 
 /* True when s is an IPv4 or IPv6 address literal. */
 static int
@@ -525,7 +507,7 @@ kube_conn_finish(struct kube_conn *conn, int status, const char *errstr)
 	if (errstr != NULL)
 		snprintf(req->errbuf, sizeof(req->errbuf), "%s", errstr);
 	req->state = KUBE_REQ_DONE;
-	kube_http_timer(req->done_ev, 0);
+	clock_timer_add(req->done_ev, 0);
 }
 
 /* Moves the client to its next server when this one is the current. */
@@ -888,7 +870,7 @@ kube_conn_send(struct kube_conn *conn)
 	evbuffer_add(out, "\r\n", 2);
 	if (req->body != NULL)
 		evbuffer_add(out, req->body, req->bodylen);
-	kube_http_timer(conn->timer, req->idle_ms);
+	clock_timer_add(conn->timer, req->idle_ms);
 }
 
 /* Connected (and TLS up): send the request, or wait in the pool. */
@@ -902,7 +884,7 @@ kube_conn_ready(struct kube_conn *conn, const char *why)
 	srv->told = NULL;
 	if (conn->req == NULL) {
 		kube_conn_enter(conn, KUBE_CONN_IDLE, why);
-		kube_http_timer(conn->timer, KUBE_HTTP_POOL_MS);
+		clock_timer_add(conn->timer, KUBE_HTTP_POOL_MS);
 		return;
 	}
 	kube_client_token_refresh(conn->client);
@@ -932,7 +914,7 @@ kube_conn_complete(struct kube_conn *conn)
 		return;
 	}
 	kube_conn_enter(conn, KUBE_CONN_IDLE, "response complete");
-	kube_http_timer(conn->timer, KUBE_HTTP_POOL_MS);
+	clock_timer_add(conn->timer, KUBE_HTTP_POOL_MS);
 }
 
 /* Acts on what the parser said: complete, fail, or wait. */
@@ -973,7 +955,7 @@ kube_conn_retry(struct kube_conn *conn)
 static void
 kube_conn_busy_read(struct kube_conn *conn)
 {
-	kube_http_timer(conn->timer, conn->req->idle_ms);
+	clock_timer_add(conn->timer, conn->req->idle_ms);
 	kube_conn_parsed(conn, kube_parse_feed(&conn->parse,
 	    bufferevent_get_input(conn->bev)));
 }
@@ -1012,7 +994,7 @@ kube_conn_fsm(struct kube_conn *conn, enum kube_conn_event ev)
 		return;
 	switch (ev) {
 	case KUBE_CONN_EV_START:
-		kube_http_timer(conn->timer, conn->req->idle_ms <
+		clock_timer_add(conn->timer, conn->req->idle_ms <
 		    KUBE_HTTP_CONNECT_MS ? conn->req->idle_ms :
 		    KUBE_HTTP_CONNECT_MS);
 		kube_conn_resolve(conn);
@@ -1051,7 +1033,7 @@ kube_conn_fsm(struct kube_conn *conn, enum kube_conn_event ev)
 		break;
 	case KUBE_CONN_EV_WRITTEN:
 		if (st == KUBE_CONN_BUSY)
-			kube_http_timer(conn->timer, conn->req->idle_ms);
+			clock_timer_add(conn->timer, conn->req->idle_ms);
 		break;
 	case KUBE_CONN_EV_EOF:
 	case KUBE_CONN_EV_ERROR:
@@ -1193,7 +1175,7 @@ kube_req_start(struct kube_client *c, struct kube_req *req)
 		snprintf(req->errbuf, sizeof(req->errbuf), "bad method or "
 		    "path");
 		req->state = KUBE_REQ_DONE;
-		kube_http_timer(req->done_ev, 0);
+		clock_timer_add(req->done_ev, 0);
 		return;
 	}
 	TAILQ_FOREACH(conn, &c->conns, entry) {
@@ -1243,7 +1225,7 @@ kube_client_dispatch(struct kube_client *c)
 	while ((req = TAILQ_FIRST(&c->waiting)) != NULL) {
 		if (!req->paid) {
 			if ((wait = kube_client_take(c)) > 0) {
-				kube_http_timer(c->kick_ev, wait);
+				clock_timer_add(c->kick_ev, wait);
 				return;
 			}
 			req->paid = 1;
@@ -1266,7 +1248,7 @@ kube_client_kick_cb(evutil_socket_t fd, short what, void *arg)
 static void
 kube_client_kick(struct kube_client *c)
 {
-	kube_http_timer(c->kick_ev, 0);
+	clock_timer_add(c->kick_ev, 0);
 }
 
 /* Allocates a request and queues it for the dispatcher. */

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "core/backoff.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -81,12 +82,8 @@ kube_lease_enter_state(struct kube_lease *l, enum kube_lease_state state,
 static void
 kube_lease_wait(struct kube_lease *l, uint64_t ms, const char *why)
 {
-	struct timeval	tv;
-
 	kube_lease_enter_state(l, KUBE_LEASE_WAITING, why);
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(l->timer, &tv);
+	clock_timer_add(l->timer, ms);
 }
 
 /* Timer: renew, retry, or look for the Node again. */

@@ -190,11 +190,7 @@ kube_node_enter_state(struct kube_node *n, enum kube_node_state state,
 static void
 kube_node_arm(struct kube_node *n, uint64_t ms)
 {
-	struct timeval	tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(n->timer, &tv);
+	clock_timer_add(n->timer, ms);
 }
 
 /* Timer: a retry or a status check is due. */

@@ -27,6 +27,7 @@
 
 #include "core/backoff.h"
 #include "core/clock.h"
+#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -111,11 +112,7 @@ kube_outbox_enter_state(struct kube_outbox_entry *e,
 static void
 kube_outbox_arm(struct event *ev, uint64_t ms)
 {
-	struct timeval	tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(ev, &tv);
+	clock_timer_add(ev, ms);
 }
 
 /* The entry's retry timer. */
@@ -576,18 +573,11 @@ kube_outbox_put(struct kube_outbox *ob, const char *target,
 	return 0;
 }
 
-/* A DNS name as a path segment: lowercase letters, digits, '-' and '.'. */
+/* A namespace or name as a path segment: a DNS subdomain. */
 static int
 kube_outbox_name_ok(const char *s)
 {
-	if (s == NULL || *s == '\0' || strlen(s) > 253)
-		return 0;
-	for (; *s != '\0'; s++) {
-		if (!islower((unsigned char)*s) &&
-		    !isdigit((unsigned char)*s) && *s != '-' && *s != '.')
-			return 0;
-	}
-	return 1;
+	return dnsname_subdomain(s);
 }
 
 int

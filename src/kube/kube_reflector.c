@@ -25,6 +25,7 @@
 
 #include "core/backoff.h"
 #include "core/clock.h"
+#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -44,7 +45,6 @@
 #define KUBE_REFLECTOR_DENIED_MS	60000
 #define KUBE_REFLECTOR_ABSENT_MS	300000
 #define KUBE_REFLECTOR_SHORT_MS		1000	/* a silent watch closed sooner failed */
-#define KUBE_REFLECTOR_NAME_MAX		253
 #define KUBE_REFLECTOR_GRAPH_TELL	4	/* denials in a row before telling */
 
 enum kube_reflector_state {
@@ -148,20 +148,6 @@ kube_reflector_escape(const char *s)
 	}
 	*p = '\0';
 	return out;
-}
-
-/* A name or namespace fit for a store key: no '/', nothing odd. */
-static int
-kube_reflector_valid_name(const char *s)
-{
-	size_t	n = 0;
-
-	for (; s[n] != '\0'; n++) {
-		if (!isalnum((unsigned char)s[n]) && strchr("-._:", s[n]) ==
-		    NULL)
-			return 0;
-	}
-	return n > 0 && n <= KUBE_REFLECTOR_NAME_MAX;
 }
 
 /* Sets r->why from a format, escaping nothing: callers escape peer text. */
@@ -391,13 +377,13 @@ kube_reflector_object_key(struct kube_reflector *r, const cJSON *obj,
 		return NULL;
 	}
 	name = json_get_string(obj, "metadata.name");
-	if (name == NULL || !kube_reflector_valid_name(name)) {
+	if (!dnsname_segment(name)) {
 		*errstr = "missing or bad metadata.name";
 		return NULL;
 	}
 	if (r->res->namespaced) {
 		ns = json_get_string(obj, "metadata.namespace");
-		if (ns == NULL || !kube_reflector_valid_name(ns)) {
+		if (!dnsname_segment(ns)) {
 			*errstr = "missing or bad metadata.namespace";
 			return NULL;
 		}
@@ -938,7 +924,6 @@ static void
 kube_reflector_enter(struct kube_reflector *r, enum kube_reflector_state st)
 {
 	enum kube_reflector_state	 old = r->state;
-	struct timeval			 tv;
 	uint64_t			 ms = 0;
 	size_t				 n;
 
@@ -973,9 +958,7 @@ kube_reflector_enter(struct kube_reflector *r, enum kube_reflector_state st)
 	case KUBE_REFLECTOR_BACKOFF:
 		/* Later failures in a row are logged at debug only. */
 		r->quiet = 1;
-		tv.tv_sec = (time_t)(ms / 1000);
-		tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-		evtimer_add(&r->ev_timer, &tv);
+		clock_timer_add(&r->ev_timer, ms);
 		break;
 	case KUBE_REFLECTOR_IDLE:
 	case KUBE_REFLECTOR_STOPPED:

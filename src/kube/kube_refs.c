@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -24,7 +25,6 @@
 #include "store/store.h"
 
 #define KUBE_REFS_PODS		STORE_KEY_PODS
-#define KUBE_REFS_NAME_MAX	253
 
 enum kube_refs_kind {
 	KUBE_REFS_CONFIGMAP,
@@ -72,20 +72,6 @@ struct kube_refs_want {
 	size_t	 cap;
 };
 
-/* A name fit for a store key and a field selector. */
-static int
-kube_refs_valid_name(const char *s)
-{
-	size_t	n;
-
-	for (n = 0; s[n] != '\0'; n++) {
-		if (!isalnum((unsigned char)s[n]) && strchr("-._", s[n]) ==
-		    NULL)
-			return 0;
-	}
-	return n > 0 && n <= KUBE_REFS_NAME_MAX;
-}
-
 /* Adds a (kind, name) once; names that could not exist are ignored. */
 static void
 kube_refs_want_add(struct kube_refs_want *w, enum kube_refs_kind kind,
@@ -93,7 +79,7 @@ kube_refs_want_add(struct kube_refs_want *w, enum kube_refs_kind kind,
 {
 	size_t	i;
 
-	if (name == NULL || !kube_refs_valid_name(name))
+	if (!dnsname_subdomain(name))
 		return;
 	for (i = 0; i < w->n; i++)
 		if (w->v[i].kind == kind && strcmp(w->v[i].name, name) == 0)

@@ -28,6 +28,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "core/clock.h"
 #include "core/conf.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -237,7 +238,6 @@ static void
 mqtt_broker_accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	struct mqtt_broker	*b = arg;
-	struct timeval		 tv;
 	int			 err = EVUTIL_SOCKET_ERROR();
 	size_t			 i;
 
@@ -252,9 +252,7 @@ mqtt_broker_accept_error_cb(struct evconnlistener *l, void *arg)
 	for (i = 0; i < 2; i++)
 		if (b->listeners[i] != NULL)
 			evconnlistener_disable(b->listeners[i]);
-	tv.tv_sec = MQTT_BROKER_ACCEPT_PAUSE_MS / 1000;
-	tv.tv_usec = (MQTT_BROKER_ACCEPT_PAUSE_MS % 1000) * 1000;
-	evtimer_add(b->resume_ev, &tv);
+	clock_timer_add(b->resume_ev, MQTT_BROKER_ACCEPT_PAUSE_MS);
 }
 
 /* libevent: accepting again after a pause. */

@@ -164,11 +164,7 @@ mqtt_client_enter_state(struct mqtt_client *c, enum mqtt_client_state state,
 static void
 mqtt_client_arm(struct mqtt_client *c, uint64_t ms)
 {
-	struct timeval	tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(&c->ev_timer, &tv);
+	clock_timer_add(&c->ev_timer, ms);
 }
 
 /* FNV-1a over the topic, a separator and the payload. */

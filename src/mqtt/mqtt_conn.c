@@ -35,6 +35,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "mqtt/mqtt_broker_int.h"
@@ -56,11 +57,7 @@ static void	mqtt_conn_event_cb(struct bufferevent *, short, void *);
 static void
 mqtt_conn_timer(struct mqtt_conn *c, uint64_t ms)
 {
-	struct timeval	tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(c->timer, &tv);
+	clock_timer_add(c->timer, ms);
 }
 
 /* Logs a state change and makes it. */

@@ -136,8 +136,7 @@ mqtt_persist_session(struct mqtt_session *s)
 
 	if ((batch = mqtt_persist_batch(s->broker)) == NULL)
 		return;
-	if ((obj = cJSON_CreateObject()) == NULL)
-		fatalx("mqtt: out of memory");
+	obj = cJSON_CreateObject();
 	cJSON_AddStringToObject(obj, "id", s->id);
 	if (s->username != NULL)
 		cJSON_AddStringToObject(obj, "username", s->username);

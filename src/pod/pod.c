@@ -32,6 +32,8 @@
 
 #include <event2/event.h>
 
+#include "core/clock.h"
+#include "core/compat.h"
 #include "core/conf.h"
 #include "core/health.h"
 #include "core/json.h"
@@ -420,10 +422,7 @@ pod_room_cri_cb(enum cri_state st, void *arg)
 static void
 pod_room_relist_arm(struct pod_room *room)
 {
-	struct timeval	tv = { POD_RELIST_MS / 1000,
-			    (POD_RELIST_MS % 1000) * 1000 };
-
-	evtimer_add(room->ev_relist, &tv);
+	clock_timer_add(room->ev_relist, POD_RELIST_MS);
 }
 
 /* qsort order of fingerprint parts. */

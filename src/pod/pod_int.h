@@ -3,7 +3,7 @@
  * from the store, the runtime's view, the resync timer); pod_sync.c runs
  * one state machine per pod; pod_probe.c the probes of its containers;
  * pod_gc.c removes what no pod owns; pod_static.c turns the manifest
- * folder into stored pods (pod_manifest.c is its libyaml adapter). The
+ * folder into stored pods (pod_manifest.c reads one as YAML). The
  * pure parts -- pod_spec.c (what a spec means), pod_env.c (environment),
  * pod_volume.c (volume files and mounts) and pod_status.c (status from
  * what runs) -- take plain inputs so the unit tests can drive them.
@@ -13,13 +13,6 @@
 
 #include <sys/queue.h>
 #include <sys/types.h>
-
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
-	for ((var) = TAILQ_FIRST(head);					\
-	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
-	    (var) = (tvar))
-#endif
 
 #include <stddef.h>
 #include <stdint.h>
@@ -118,7 +111,6 @@ enum pod_pull pod_spec_pull_policy(const cJSON *c);
 void	 pod_spec_fnv(const void *, size_t, char out[17]);
 void	 pod_spec_container_hash(const cJSON *c, char out[17]);
 char	*pod_spec_base64(const char *in, size_t *outlen);
-int	 pod_spec_dns_label(const char *);
 int	 pod_spec_validate(const cJSON *pod, char *err, size_t errlen);
 
 /*

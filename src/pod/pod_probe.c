@@ -32,6 +32,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -124,9 +125,7 @@ pod_probe_enter_state(struct pod_probe *p, enum pod_probe_state st,
 static void
 pod_probe_arm(struct event *ev, int64_t s)
 {
-	struct timeval	tv = { (time_t)(s > 0 ? s : 0), 0 };
-
-	evtimer_add(ev, &tv);
+	clock_timer_add(ev, s > 0 ? (uint64_t)s * 1000 : 0);
 }
 
 /* An integer member of the probe, within limits, else def. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/xmalloc.h"
 #include "pod/pod_int.h"
@@ -789,22 +790,6 @@ bad:
 	return NULL;
 }
 
-/* A DNS label: lowercase alnum and '-', 1 to 63, alnum at both ends. */
-int
-pod_spec_dns_label(const char *s)
-{
-	size_t	n = s != NULL ? strlen(s) : 0, i;
-
-	if (n == 0 || n > 63 || !isalnum((unsigned char)s[0]) ||
-	    !isalnum((unsigned char)s[n - 1]))
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((!islower((unsigned char)s[i]) &&
-		    !isdigit((unsigned char)s[i]) && s[i] != '-'))
-			return 0;
-	return 1;
-}
-
 /* Whether name is one of the volumes of the pod. */
 static int
 pod_spec_has_volume(const cJSON *spec, const char *name)
@@ -830,7 +815,7 @@ pod_spec_check_container(const cJSON *spec, const cJSON *c,
 	int64_t		 port;
 	size_t		 i;
 
-	if (!pod_spec_dns_label(name)) {
+	if (!dnsname_label(name)) {
 		snprintf(err, errlen, "container name \"%.64s\" is not a DNS "
 		    "label", name != NULL ? name : "");
 		return -1;
@@ -899,7 +884,7 @@ pod_spec_validate(const cJSON *pod, char *err, size_t errlen)
 		return -1;
 	}
 	cJSON_ArrayForEach(v, json_get(spec, "volumes")) {
-		if (!pod_spec_dns_label(json_get_string(v, "name"))) {
+		if (!dnsname_label(json_get_string(v, "name"))) {
 			snprintf(err, errlen, "a volume name is not a DNS "
 			    "label");
 			return -1;

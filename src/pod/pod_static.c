@@ -30,7 +30,9 @@
 #include <event2/event.h>
 
 #include "core/clock.h"
+#include "core/compat.h"
 #include "core/conf.h"
+#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -181,19 +183,6 @@ pod_static_defaults(cJSON *spec)
 	cJSON_AddItemToArray(tol, t);
 }
 
-/* A name of lowercase alnum, '-' and '.', as metadata.name must be. */
-static int
-pod_static_valid_name(const char *s, size_t max)
-{
-	size_t	n;
-
-	for (n = 0; s[n] != '\0'; n++)
-		if (!(s[n] >= 'a' && s[n] <= 'z') && !(s[n] >= '0' &&
-		    s[n] <= '9') && s[n] != '-' && s[n] != '.')
-			return 0;
-	return n > 0 && n <= max;
-}
-
 /* The uid of a static pod: 128 bits of hash as 32 hex digits. */
 static void
 pod_static_uid(const cJSON *manifest, const char *node, const char *path,
@@ -234,12 +223,12 @@ pod_static_pod(cJSON *m, const char *node, const char *path, char *err,
 	md = pod_static_object(m, "metadata");
 	name = json_get_string(md, "name");
 	ns = json_get_string(md, "namespace");
-	if (name == NULL || !pod_static_valid_name(name, POD_STATIC_NAME_MAX -
-	    strlen(node) - 1)) {
+	if (!dnsname_subdomain(name) || strlen(name) + 1 + strlen(node) >
+	    POD_STATIC_NAME_MAX) {
 		snprintf(err, errlen, "metadata.name is missing or invalid");
 		return NULL;
 	}
-	if (ns != NULL && *ns != '\0' && !pod_spec_dns_label(ns)) {
+	if (ns != NULL && *ns != '\0' && !dnsname_label(ns)) {
 		snprintf(err, errlen, "metadata.namespace is invalid");
 		return NULL;
 	}
@@ -517,10 +506,9 @@ static void
 pod_static_scan_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pod_static	*st = arg;
-	struct timeval		 tv = { POD_STATIC_SCAN_MS / 1000, 0 };
 
 	pod_static_scan(st);
-	evtimer_add(st->ev_scan, &tv);
+	clock_timer_add(st->ev_scan, POD_STATIC_SCAN_MS);
 }
 
 /* The stored object under key, parsed, or NULL. */
@@ -730,13 +718,12 @@ static void
 pod_static_mirror_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pod_static	*st = arg;
-	struct timeval		 tv = { POD_STATIC_MIRROR_MS / 1000, 0 };
 
 	store_scan(st->room->store, STORE_KEY_STATIC, pod_static_mirror_scan_cb,
 	    st);
 	store_scan(st->room->store, STORE_KEY_PODS, pod_static_mirror_pods_cb,
 	    st);
-	evtimer_add(st->ev_mirror, &tv);
+	clock_timer_add(st->ev_mirror, POD_STATIC_MIRROR_MS);
 }
 
 /* Scans the folder once now (the room then finds the pods stored). */
@@ -744,7 +731,6 @@ struct pod_static *
 pod_static_new(struct pod_room *room)
 {
 	struct pod_static	*st;
-	struct timeval		 tv = { POD_STATIC_SCAN_MS / 1000, 0 };
 
 	st = xcalloc(1, sizeof(*st));
 	st->room = room;
@@ -761,10 +747,9 @@ pod_static_new(struct pod_room *room)
 		return st;
 	}
 	pod_static_scan(st);
-	evtimer_add(st->ev_scan, &tv);
+	clock_timer_add(st->ev_scan, POD_STATIC_SCAN_MS);
 	if (room->kube != NULL) {
-		tv.tv_sec = POD_STATIC_MIRROR_MS / 1000;
-		evtimer_add(st->ev_mirror, &tv);
+		clock_timer_add(st->ev_mirror, POD_STATIC_MIRROR_MS);
 	}
 	return st;
 }

@@ -67,11 +67,7 @@ pod_sync_enter_state(struct pod_sync *ps, enum pod_sync_state st,
 void
 pod_sync_arm(struct pod_sync *ps, uint64_t ms)
 {
-	struct timeval	tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(ps->ev_timer, &tv);
+	clock_timer_add(ps->ev_timer, ms);
 }
 
 /* A back-off ended, or the resync is due. */

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -829,7 +830,7 @@ pod_volume_setup(const struct pod_ctx *x, const char *poddir, char *err,
 
 	cJSON_ArrayForEach(vol, json_get(x->pod, "spec.volumes")) {
 		name = json_get_string(vol, "name");
-		if (name == NULL || !pod_spec_dns_label(name))
+		if (!dnsname_label(name))
 			continue;
 		msg[0] = '\0';
 		if (pod_volume_one(x, poddir, vol, msg, sizeof(msg)) == -1) {

@@ -29,6 +29,7 @@
 #include <event2/event.h>
 #include <leveldb/c.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/xmalloc.h"
@@ -777,10 +778,8 @@ store_batch_build(struct store_batch *b, uint64_t rev)
 static void
 store_notify_arm(struct store *s)
 {
-	static const struct timeval	now = { 0, 0 };
-
 	if (!evtimer_pending(s->ev_notify, NULL))
-		evtimer_add(s->ev_notify, &now);
+		clock_timer_add(s->ev_notify, 0);
 }
 
 /* Hands the committed ops to the delivery queue, leaving b empty. */

@@ -20,6 +20,7 @@
 #include "api/api_int.h"
 #include "core/json.h"
 
+int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static const char *const fuzz_fields[] = {
@@ -77,6 +78,16 @@ fuzz_write(const char *js, size_t len)
 	cJSON_Delete(in);
 	free(buf);
 	evbuffer_free(out);
+}
+
+/* Once before the first input: cJSON on xmalloc, as in the daemon. */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	json_init();
+	return 0;
 }
 
 int

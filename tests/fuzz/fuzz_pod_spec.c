@@ -19,6 +19,7 @@
 #include "core/json.h"
 #include "pod/pod_int.h"
 
+int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* One configmap and one secret, whatever is asked for. */
@@ -129,6 +130,16 @@ fuzz_observed(const cJSON *pod, struct pod_observed *o)
 	o->sb[0].id = strdup("sb");
 	o->sb[0].ready = 1;
 	o->sb[0].ip = strdup("10.0.0.2");
+}
+
+/* Once before the first input: cJSON on xmalloc, as in the daemon. */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	json_init();
+	return 0;
 }
 
 int

@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "twin/twin_int.h"
 
+int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static const char fuzz_device[] =
@@ -88,6 +89,16 @@ fuzz_update(const cJSON *req)
 	fuzz_reparse(twin_doc_status(dev, twin, "online", NULL));
 	cJSON_Delete(dev);
 	cJSON_Delete(twin);
+}
+
+/* Once before the first input: cJSON on xmalloc, as in the daemon. */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	json_init();
+	return 0;
 }
 
 int

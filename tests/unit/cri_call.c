@@ -32,6 +32,7 @@
 #include "core/clock.h"
 #include "core/conf.h"
 #include "core/health.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "cri/cri.h"
@@ -648,6 +649,7 @@ main(int argc, char *argv[])
 	memset(&t, 0, sizeof(t));
 	t.cur = -1;
 	log_init(LOG_LEVEL_WARN, "cri_call");
+	json_init();
 	while ((ch = getopt(argc, argv, "+e:l:m:t:v")) != -1) {
 		switch (ch) {
 		case 'e':

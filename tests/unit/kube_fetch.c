@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "core/clock.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "kube/kube_config.h"
 #include "kube/kube_http.h"
@@ -213,6 +214,7 @@ main(int argc, char **argv)
 		kf.ctype = "application/json";
 
 	log_init(verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, "kube_fetch");
+	json_init();
 	if (verbose > 1)
 		log_settrace(LOG_SUB_KUBE);
 	signal(SIGPIPE, SIG_IGN);

@@ -54,6 +54,7 @@ test_reset_after_stable(void)
 int
 main(void)
 {
+	unit_init();
 	test_doubling_and_cap();
 	test_reset_after_stable();
 	return unit_done();

@@ -525,6 +525,7 @@ test_values(void)
 int
 main(void)
 {
+	unit_init();
 	test_fixtures("tests/conf/good", 1);
 	test_fixtures("tests/conf/bad", 0);
 	test_doc_values();

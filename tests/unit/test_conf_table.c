@@ -222,6 +222,7 @@ test_sample(void)
 int
 main(void)
 {
+	unit_init();
 	test_unique();
 	test_rows();
 	test_man();

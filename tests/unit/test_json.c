@@ -298,6 +298,7 @@ test_print(void)
 int
 main(void)
 {
+	unit_init();
 	test_parse();
 	test_parse_prefixes();
 	test_paths();

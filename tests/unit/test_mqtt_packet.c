@@ -264,6 +264,7 @@ test_publish_head(void)
 int
 main(void)
 {
+	unit_init();
 	test_files();
 	test_frame();
 	test_roundtrip();

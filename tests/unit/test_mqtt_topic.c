@@ -265,6 +265,7 @@ test_tree_retained(void)
 int
 main(void)
 {
+	unit_init();
 	test_utf8();
 	test_valid();
 	test_match();

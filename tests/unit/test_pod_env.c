@@ -256,6 +256,7 @@ test_pull_auth(void)
 int
 main(void)
 {
+	unit_init();
 	test_pull_auth();
 	test_expand();
 	test_build();

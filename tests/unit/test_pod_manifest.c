@@ -234,6 +234,7 @@ test_static_pod(void)
 int
 main(void)
 {
+	unit_init();
 	test_static_pod();
 	test_yaml_pod();
 	test_json_pod();

@@ -327,6 +327,7 @@ test_validate(void)
 int
 main(void)
 {
+	unit_init();
 	test_quantity();
 	test_qos();
 	test_cgroup();

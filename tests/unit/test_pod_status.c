@@ -293,6 +293,7 @@ test_waiting(void)
 int
 main(void)
 {
+	unit_init();
 	test_running();
 	test_crashloop();
 	test_completion();

@@ -269,6 +269,7 @@ main(void)
 {
 	char	*d;
 
+	unit_init();
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_pod_volume.XXXXXX",
 	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
 	if ((d = mkdtemp(tmpdir)) == NULL) {

@@ -214,6 +214,7 @@ test_text(void)
 int
 main(void)
 {
+	unit_init();
 	test_labels();
 	test_fields();
 	test_text();

@@ -885,6 +885,7 @@ rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 int
 main(void)
 {
+	unit_init();
 	if (mkdtemp(tmpdir) == NULL) {
 		perror("mkdtemp");
 		return 1;

@@ -373,6 +373,7 @@ test_topics(void)
 int
 main(void)
 {
+	unit_init();
 	test_parse();
 	test_values();
 	test_check();

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
+
 static int unit_pass, unit_fail;
 
 #define CHECK(cond) do {						\
@@ -35,6 +37,13 @@ static int unit_pass, unit_fail;
 		    unit_b ? unit_b : "(null)");			\
 	}								\
 } while (0)
+
+/* What every test sets up first, as main() does: cJSON on xmalloc. */
+static inline void
+unit_init(void)
+{
+	json_init();
+}
 
 static inline int
 unit_done(void)

@@ -7,6 +7,8 @@
  * that no pod owns any more (found after the first relist, when every
  * runtime object has a machine). Runtime objects of pods that are gone
  * are orphans the room gives a machine of their own, which removes them.
+ * pod_gc_plan is pure, a part of the planner; pod_gc_dirs removes the
+ * folders at once (they are left over from a previous run, rarely big).
  */
 #include "config.h"
 
@@ -19,7 +21,7 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "pod/pod.h"
-#include "pod/pod_sync.h"
+#include "pod/pod_plan.h"
 
 /* Whether instance c is the newest of its container. */
 static int
@@ -80,14 +82,16 @@ pod_gc_sandbox_needed(const struct pod_observed *o, const char *id)
 	return 0;
 }
 
-/* Plans the removals of dead instances and replaced sandboxes. */
+/*
+ * Plans the removals of dead instances (keep per container) and replaced
+ * sandboxes. Pure: it reads the observation and adds to the plan.
+ */
 void
-pod_gc_plan(struct pod_sync *ps, const struct pod_observed *o,
+pod_gc_plan(const struct pod_observed *o, int64_t keep,
     struct pod_plan *plan)
 {
 	struct pod_strv	 names = { NULL, 0 };
 	size_t		 i, j;
-	int64_t		 keep = ps->room->conf->max_dead_containers;
 
 	for (i = 0; i < o->nc; i++) {
 		for (j = 0; j < names.n; j++)
@@ -105,9 +109,6 @@ pod_gc_plan(struct pod_sync *ps, const struct pod_observed *o,
 		if (!o->sb[i].ready && !pod_gc_sandbox_needed(o, o->sb[i].id))
 			pod_plan_add(plan, POD_OP_REMOVE_SANDBOX, NULL,
 			    o->sb[i].id, 0, 0);
-	if (plan->n > 0)
-		log_debug("%s: removing %zu dead containers or sandboxes",
-		    ps->label, plan->n);
 }
 
 /* After the first relist: pod folders of no machine go. */

@@ -1,7 +1,8 @@
 /*
  * Internal interface of the pod room. pod.c owns the room (desired pods
  * from the store, the runtime's view, the resync timer); pod_sync.c runs
- * one state machine per pod; pod_probe.c the probes of its containers;
+ * one state machine per pod, which pod_plan.c (pure: pod_plan.h) tells
+ * what to do and pod_run.c does; pod_probe.c the probes of its containers;
  * pod_gc.c removes what no pod owns; pod_static.c turns the manifest
  * folder into stored pods (pod_manifest.c reads one as YAML). The
  * pure parts -- pod_spec.c (what a spec means), pod_env.c (environment),
@@ -106,6 +107,8 @@ void	 pod_dns_clear(struct pod_dns *);
 char	*pod_spec_hostname(const cJSON *pod);
 enum pod_restart pod_spec_restart(const cJSON *pod);
 int64_t	 pod_spec_grace(const cJSON *pod);
+const cJSON *pod_spec_container(const cJSON *pod, const char *name,
+	    int *init);
 int	 pod_spec_image_valid(const char *);
 enum pod_pull pod_spec_pull_policy(const cJSON *c);
 void	 pod_spec_fnv(const void *, size_t, char out[17]);
@@ -213,6 +216,11 @@ int	 pod_volume_termlog(const char *poddir, const cJSON *c,
 char	*pod_volume_termlog_read(const char *poddir, const char *cname,
 	    uint32_t attempt);
 int	 pod_volume_teardown(const char *poddir);
+/* A folder removed in steps of at most max entries (1: more to do). */
+struct pod_volume_rm;
+struct pod_volume_rm *pod_volume_rm_new(const char *path);
+int	 pod_volume_rm_step(struct pod_volume_rm *, size_t max);
+void	 pod_volume_rm_free(struct pod_volume_rm *);
 
 /* pod_status.c: what the runtime reports, in our own terms. */
 enum pod_cstate {
@@ -356,6 +364,7 @@ enum pod_sync_state {
 	POD_SYNC_IDLE,		/* nothing in flight; a timer may be armed */
 	POD_SYNC_OBSERVING,	/* listing what the runtime has of the pod */
 	POD_SYNC_ACTING,	/* runtime calls in flight */
+	POD_SYNC_ENDING,	/* nothing runs; its folders go, in steps */
 	POD_SYNC_DONE,		/* removed; freed by the room */
 };
 
@@ -417,11 +426,7 @@ void		 pod_probe_free(struct pod_probe *);
 void		 pod_probe_enable(struct pod_probe *);
 const char	*pod_probe_kind_name(enum pod_probe_kind);
 
-/* pod_gc.c: what no pod needs any more. */
-struct pod_plan;
-/* Adds removals of dead containers and old sandboxes of a live pod. */
-void		 pod_gc_plan(struct pod_sync *, const struct pod_observed *,
-		    struct pod_plan *);
+/* pod_gc.c: what no pod needs any more (pod_gc_plan: pod_plan.h). */
 /* Removes pod folders under the state dir that no machine owns. */
 void		 pod_gc_dirs(struct pod_room *);
 

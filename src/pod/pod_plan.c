@@ -11,34 +11,67 @@
  * (Succeeded or Failed) keeps its containers but loses its sandbox. The
  * plan also records why containers wait (CrashLoopBackOff,
  * ImagePullBackOff, ...) for the status.
+ *
+ * The planner is a pure function: it reads a struct pod_plan_in (the
+ * stored pod, the machine's notes, the observation and the clock) and
+ * writes a struct pod_plan. Every effect is an action in the plan: the
+ * runtime calls, the volume setup, the events (told once per distinct
+ * text, from the notes), the notes to update (waiting reasons, back-off,
+ * the termination deadline) and the end of a machine (folders, status,
+ * deletion confirmed). It does no I/O, reads no clock and keeps nothing.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "core/clock.h"
-#include "core/conf.h"
 #include "core/json.h"
-#include "core/log.h"
 #include "core/xmalloc.h"
-#include "kube/kube_int.h"
-#include "pod/pod.h"
-#include "pod/pod_cri.h"
-#include "pod/pod_sync.h"
+#include "pod/pod_int.h"
+#include "pod/pod_plan.h"
 
 #define POD_PLAN_BACKOFF_MIN_MS	10000
 #define POD_PLAN_BACKOFF_MAX_MS	300000
 /* A container that ran this long before it exited starts over. */
 #define POD_PLAN_BACKOFF_RESET_NS	(600LL * 1000000000LL)
 #define POD_PLAN_MIN_GRACE	2
-#define POD_PLAN_RETRY_MS	10000
 #define POD_PLAN_FRESH_MS	2000
 
-/* Appends an action (strings copied). */
-void
+static const char *const pod_plan_op_names[] = {
+	[POD_OP_LIST_SANDBOXES] = "list-sandboxes",
+	[POD_OP_LIST_CONTAINERS] = "list-containers",
+	[POD_OP_CONTAINER_STATUS] = "container-status",
+	[POD_OP_SANDBOX_STATUS] = "sandbox-status",
+	[POD_OP_RUN_SANDBOX] = "run-sandbox",
+	[POD_OP_STOP_SANDBOX] = "stop-sandbox",
+	[POD_OP_REMOVE_SANDBOX] = "remove-sandbox",
+	[POD_OP_START] = "start",
+	[POD_OP_RESTART] = "restart",
+	[POD_OP_KILL] = "kill",
+	[POD_OP_REMOVE] = "remove",
+	[POD_OP_SETUP_VOLUMES] = "setup-volumes",
+	[POD_OP_EVENT] = "event",
+	[POD_OP_SET_WAITING] = "set-waiting",
+	[POD_OP_BACKOFF] = "backoff",
+	[POD_OP_BEGIN_TERMINATION] = "begin-termination",
+	[POD_OP_TEARDOWN] = "teardown",
+	[POD_OP_FORGET_STATUS] = "forget-status",
+	[POD_OP_FINALIZE] = "finalize",
+};
+
+/* The name of an action kind, for logs and tests. */
+const char *
+pod_plan_op_name(enum pod_op_kind kind)
+{
+	if ((size_t)kind >= sizeof(pod_plan_op_names) /
+	    sizeof(pod_plan_op_names[0]) || pod_plan_op_names[kind] == NULL)
+		return "?";
+	return pod_plan_op_names[kind];
+}
+
+/* Appends an action (strings copied); returns it for the extra fields. */
+struct pod_action *
 pod_plan_add(struct pod_plan *plan, enum pod_op_kind kind, const char *cname,
     const char *id, uint32_t attempt, int64_t grace)
 {
@@ -52,21 +85,52 @@ pod_plan_add(struct pod_plan *plan, enum pod_op_kind kind, const char *cname,
 	a->id = id != NULL ? xstrdup(id) : NULL;
 	a->attempt = attempt;
 	a->grace = grace;
+	return a;
+}
+
+/* Drops the actions from index from on (a failed step ends the round). */
+void
+pod_plan_drop(struct pod_plan *plan, size_t from)
+{
+	size_t	i;
+
+	for (i = from; i < plan->n; i++) {
+		free(plan->v[i].cname);
+		free(plan->v[i].id);
+		free(plan->v[i].field);
+		free(plan->v[i].message);
+	}
+	if (from < plan->n)
+		plan->n = from;
 }
 
 /* Frees the actions of a plan. */
 void
 pod_plan_clear(struct pod_plan *plan)
 {
-	size_t	i;
-
-	for (i = 0; i < plan->n; i++) {
-		free(plan->v[i].cname);
-		free(plan->v[i].id);
-	}
+	pod_plan_drop(plan, 0);
 	free(plan->v);
 	plan->v = NULL;
 	plan->n = 0;
+}
+
+/* Whether an action is a runtime call (the machine waits for it). */
+int
+pod_plan_is_call(enum pod_op_kind kind)
+{
+	return kind < POD_OP_SETUP_VOLUMES;
+}
+
+/* How many runtime calls the plan makes. */
+size_t
+pod_plan_calls(const struct pod_plan *plan)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < plan->n; i++)
+		if (pod_plan_is_call(plan->v[i].kind))
+			n++;
+	return n;
 }
 
 /* Asks to look again in ms at the latest. */
@@ -79,57 +143,87 @@ pod_plan_wake(struct pod_plan *plan, uint64_t ms)
 		plan->wake_ms = ms;
 }
 
-/* Tells an event once per distinct text (per container). */
-static void
-pod_plan_event_once(struct pod_sync *ps, struct pod_ctr *ctr,
-    const char *type, const char *reason, const char *msg)
+/* The notes on container name; an empty note when there are none yet. */
+static const struct pod_ctr *
+pod_plan_note(const struct pod_plan_in *in, const char *name)
 {
-	char	*field, *key;
+	static const struct pod_ctr	none;
+	size_t				i;
+
+	if (name == NULL)
+		name = "";
+	for (i = 0; i < in->nctrs; i++)
+		if (strcmp(in->ctrs[i].name, name) == 0)
+			return &in->ctrs[i];
+	return &none;
+}
+
+/* An event about the pod (field NULL) or one of its parts. */
+static void
+pod_plan_event(struct pod_plan *plan, const char *cname, const char *type,
+    const char *reason, const char *field, const char *msg)
+{
+	struct pod_action	*a;
+
+	a = pod_plan_add(plan, POD_OP_EVENT, cname, NULL, 0, 0);
+	a->type = type;
+	a->reason = reason;
+	a->field = field != NULL ? xstrdup(field) : NULL;
+	a->message = xstrdup(msg);
+}
+
+/* An event about container name, unless it was the last one told. */
+static void
+pod_plan_event_once(const struct pod_plan_in *in, struct pod_plan *plan,
+    const char *name, const char *type, const char *reason, const char *msg)
+{
+	const struct pod_ctr	*note = pod_plan_note(in, name);
+	char			*field, *key;
+	int			 same;
 
 	xasprintf(&key, "%s %s", reason, msg);
-	if (ctr->last_event != NULL && strcmp(ctr->last_event, key) == 0) {
-		free(key);
+	same = note->last_event != NULL && strcmp(note->last_event, key) == 0;
+	free(key);
+	if (same)
 		return;
-	}
-	free(ctr->last_event);
-	ctr->last_event = key;
-	xasprintf(&field, "spec.containers{%s}", ctr->name);
-	pod_sync_event(ps, type, reason, field, "%s", msg);
+	xasprintf(&field, "spec.containers{%s}", name);
+	pod_plan_event(plan, name, type, reason, field, msg);
 	free(field);
 }
 
-/* Wall-clock nanoseconds now. */
-static int64_t
-pod_plan_now_ns(void)
+/* Why container name waits (reason NULL: it does not). */
+static void
+pod_plan_wait(struct pod_plan *plan, const char *name, const char *reason,
+    const char *msg)
 {
-	struct timespec	ts;
+	struct pod_action	*a;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	a = pod_plan_add(plan, POD_OP_SET_WAITING, name, NULL, 0, 0);
+	a->reason = reason;
+	a->message = msg != NULL ? xstrdup(msg) : NULL;
 }
 
 /* The grace of a pod's termination, or of an orphan's containers. */
 static int64_t
-pod_plan_grace(const struct pod_sync *ps)
+pod_plan_grace(const struct pod_plan_in *in)
 {
 	size_t	i;
 
-	if (ps->pod != NULL)
-		return pod_spec_grace(ps->pod);
-	for (i = 0; i < ps->obs.nc; i++)
-		if (ps->obs.c[i].grace_s >= 0)
-			return ps->obs.c[i].grace_s;
+	if (in->pod != NULL)
+		return pod_spec_grace(in->pod);
+	for (i = 0; i < in->obs->nc; i++)
+		if (in->obs->c[i].grace_s >= 0)
+			return in->obs->c[i].grace_s;
 	return 30;
 }
 
-/* Seconds of grace left, at least the kubelet's minimum. */
+/* Seconds of grace left before deadline, at least the kubelet's minimum. */
 static int64_t
-pod_plan_remaining(const struct pod_sync *ps, uint64_t now)
+pod_plan_remaining(uint64_t deadline, uint64_t now)
 {
 	int64_t	left;
 
-	left = ps->term_deadline > now ? (int64_t)((ps->term_deadline - now +
-	    999) / 1000) : 0;
+	left = deadline > now ? (int64_t)((deadline - now + 999) / 1000) : 0;
 	return left < POD_PLAN_MIN_GRACE ? POD_PLAN_MIN_GRACE : left;
 }
 
@@ -145,31 +239,49 @@ pod_plan_has_sandbox(const struct pod_observed *o, const char *id)
 	return 0;
 }
 
-/* Removes the pod's folders and forgets it: the runtime has nothing left. */
+/*
+ * The runtime has nothing left: the pod's folders go, its status is
+ * forgotten and, for a cluster pod being deleted, the deletion confirmed.
+ */
 static void
-pod_plan_cleanup(struct pod_sync *ps)
+pod_plan_end(const struct pod_plan_in *in, struct pod_plan *plan)
 {
-	struct kube	*k = ps->room->kube;
-	char		*dir;
+	char	*dir;
 
-	xasprintf(&dir, "%s/pods/%s", ps->room->node.state_dir, ps->uid);
-	if (pod_volume_teardown(dir) == -1)
-		log_warnx("%s: could not remove all of %s", ps->label, dir);
+	xasprintf(&dir, "%s/pods/%s", in->state_dir, in->uid);
+	pod_plan_add(plan, POD_OP_TEARDOWN, NULL, dir, 0, 0);
 	free(dir);
-	xasprintf(&dir, "%s/%s_%s_%s", POD_LOG_ROOT, ps->ns, ps->name,
-	    ps->uid);
-	pod_volume_teardown(dir);
+	xasprintf(&dir, "%s/%s_%s_%s", POD_LOG_ROOT, in->ns, in->name,
+	    in->uid);
+	pod_plan_add(plan, POD_OP_TEARDOWN, NULL, dir, 0, 0);
 	free(dir);
-	pod_sync_status_forget(ps);
-	if (!ps->finalized && !ps->is_static && ps->key != NULL &&
-	    ps->stored && ps->pod != NULL && k != NULL &&
-	    json_get_string(ps->pod, "metadata.deletionTimestamp") != NULL) {
-		ps->finalized = 1;
-		if (kube_pod_finalize(k, ps->ns, ps->name, ps->uid) == 0)
-			log_info("%s: terminated, confirming the deletion",
-			    ps->label);
+	pod_plan_add(plan, POD_OP_FORGET_STATUS, NULL, NULL, 0, 0);
+	if (in->cluster && !in->is_static && in->stored && in->pod != NULL &&
+	    json_get_string(in->pod, "metadata.deletionTimestamp") != NULL)
+		pod_plan_add(plan, POD_OP_FINALIZE, NULL, NULL, 0, 0);
+	plan->done = 1;
+}
+
+/* Kills every container not exited, preStop hooks first when removing. */
+static void
+pod_plan_kill_all(const struct pod_plan_in *in, struct pod_plan *plan,
+    int64_t grace, int remove)
+{
+	const struct pod_cinst	*c;
+	const cJSON		*spec;
+	struct pod_action	*a;
+	size_t			 i;
+
+	for (i = 0; i < in->obs->nc; i++) {
+		c = &in->obs->c[i];
+		if (c->state == POD_CSTATE_EXITED)
+			continue;
+		a = pod_plan_add(plan, POD_OP_KILL, c->name, c->id,
+		    c->attempt, grace);
+		spec = pod_spec_container(in->pod, c->name, NULL);
+		a->hook = remove && c->state == POD_CSTATE_RUNNING &&
+		    json_get(spec, "lifecycle.preStop") != NULL;
 	}
-	log_info("%s: removed", ps->label);
 }
 
 /*
@@ -178,66 +290,54 @@ pod_plan_cleanup(struct pod_sync *ps)
  * period, their preStop hooks first.
  */
 static void
-pod_plan_terminate(struct pod_sync *ps, struct pod_plan *plan, int remove)
+pod_plan_terminate(const struct pod_plan_in *in, struct pod_plan *plan,
+    int remove)
 {
-	const struct pod_cinst	*c;
-	const cJSON		*spec;
-	uint64_t		 now = clock_mono_ms();
-	int64_t			 grace;
-	size_t			 i, before;
+	const struct pod_observed	*o = in->obs;
+	struct pod_action		*a;
+	uint64_t			 deadline = in->term_deadline;
+	int64_t				 grace;
+	size_t				 i;
 
-	if (remove && !ps->terminating) {
-		ps->terminating = 1;
-		grace = pod_plan_grace(ps);
-		ps->term_deadline = now + (uint64_t)grace * 1000;
-		if (ps->obs.nc > 0 || ps->obs.nsb > 0)
-			log_info("%s: terminating, grace period %llds",
-			    ps->label, (long long)grace);
+	if (remove && !in->terminating) {
+		grace = pod_plan_grace(in);
+		deadline = in->now_ms + (uint64_t)grace * 1000;
+		a = pod_plan_add(plan, POD_OP_BEGIN_TERMINATION, NULL, NULL, 0,
+		    grace);
+		a->ms = deadline;
 	}
-	grace = remove ? pod_plan_remaining(ps, now) : pod_plan_grace(ps);
+	grace = remove ? pod_plan_remaining(deadline, in->now_ms) :
+	    pod_plan_grace(in);
 	if (grace < POD_PLAN_MIN_GRACE)
 		grace = POD_PLAN_MIN_GRACE;
-	for (i = 0; i < ps->obs.nc; i++) {
-		c = &ps->obs.c[i];
-		if (c->state == POD_CSTATE_EXITED)
-			continue;
-		pod_plan_add(plan, POD_OP_KILL, c->name, c->id, c->attempt,
-		    grace);
-		spec = pod_sync_container_spec(ps, c->name, NULL);
-		plan->v[plan->n - 1].hook = remove && c->state ==
-		    POD_CSTATE_RUNNING && json_get(spec,
-		    "lifecycle.preStop") != NULL;
-	}
-	if (plan->n > 0)
+	pod_plan_kill_all(in, plan, grace, remove);
+	if (pod_plan_calls(plan) > 0)
 		return;
-	for (i = 0; i < ps->obs.nsb; i++)
-		if (ps->obs.sb[i].ready)
+	for (i = 0; i < o->nsb; i++)
+		if (o->sb[i].ready)
 			pod_plan_add(plan, POD_OP_STOP_SANDBOX, NULL,
-			    ps->obs.sb[i].id, 0, 0);
-	if (plan->n > 0 || !remove)
+			    o->sb[i].id, 0, 0);
+	if (pod_plan_calls(plan) > 0 || !remove)
 		return;
-	before = plan->n;
-	for (i = 0; i < ps->obs.nsb; i++)
-		pod_plan_add(plan, POD_OP_REMOVE_SANDBOX, NULL,
-		    ps->obs.sb[i].id, 0, 0);
-	for (i = 0; i < ps->obs.nc; i++)
-		if (!pod_plan_has_sandbox(&ps->obs, ps->obs.c[i].sandbox_id))
-			pod_plan_add(plan, POD_OP_REMOVE, ps->obs.c[i].name,
-			    ps->obs.c[i].id, 0, 0);
-	if (plan->n > before)
-		return;
-	pod_plan_cleanup(ps);
-	plan->done = 1;
+	for (i = 0; i < o->nsb; i++)
+		pod_plan_add(plan, POD_OP_REMOVE_SANDBOX, NULL, o->sb[i].id,
+		    0, 0);
+	for (i = 0; i < o->nc; i++)
+		if (!pod_plan_has_sandbox(o, o->c[i].sandbox_id))
+			pod_plan_add(plan, POD_OP_REMOVE, o->c[i].name,
+			    o->c[i].id, 0, 0);
+	if (pod_plan_calls(plan) == 0)
+		pod_plan_end(in, plan);
 }
 
 /* Whether the restart policy lets the pod finish, and it has. */
 static int
-pod_plan_finished(const struct pod_sync *ps)
+pod_plan_finished(const struct pod_plan_in *in)
 {
 	const struct pod_cinst	*cur;
 	const cJSON		*c;
-	const char		*phase = json_get_string(ps->status, "phase");
-	enum pod_restart	 rp = pod_spec_restart(ps->pod);
+	const char		*phase = in->prior_phase;
+	enum pod_restart	 rp = pod_spec_restart(in->pod);
 	int			 all = 1, ok = 1;
 
 	if (phase != NULL && (strcmp(phase, "Succeeded") == 0 ||
@@ -245,15 +345,15 @@ pod_plan_finished(const struct pod_sync *ps)
 		return 1;
 	if (rp == POD_RESTART_ALWAYS)
 		return 0;
-	cJSON_ArrayForEach(c, json_get(ps->pod, "spec.initContainers")) {
-		cur = pod_observed_latest(&ps->obs, json_get_string(c, "name"),
+	cJSON_ArrayForEach(c, json_get(in->pod, "spec.initContainers")) {
+		cur = pod_observed_latest(in->obs, json_get_string(c, "name"),
 		    NULL);
 		if (rp == POD_RESTART_NEVER && cur != NULL &&
 		    cur->state == POD_CSTATE_EXITED && cur->exit_code != 0)
 			return 1;
 	}
-	cJSON_ArrayForEach(c, json_get(ps->pod, "spec.containers")) {
-		cur = pod_observed_latest(&ps->obs, json_get_string(c, "name"),
+	cJSON_ArrayForEach(c, json_get(in->pod, "spec.containers")) {
+		cur = pod_observed_latest(in->obs, json_get_string(c, "name"),
 		    NULL);
 		if (cur == NULL || cur->state != POD_CSTATE_EXITED)
 			all = 0;
@@ -263,47 +363,94 @@ pod_plan_finished(const struct pod_sync *ps)
 	return all && (rp == POD_RESTART_NEVER || ok);
 }
 
+/* The back-off of container name becomes ms, counting the exit at_ns. */
+static void
+pod_plan_backoff_set(struct pod_plan *plan, const char *name, uint64_t ms,
+    int64_t at_ns)
+{
+	struct pod_action	*a;
+
+	a = pod_plan_add(plan, POD_OP_BACKOFF, name, NULL, 0, 0);
+	a->ms = ms;
+	a->at_ns = at_ns;
+}
+
+/* Container name waits in CrashLoopBackOff for ms more. */
+static void
+pod_plan_crashloop(const struct pod_plan_in *in, struct pod_plan *plan,
+    const char *name, uint64_t backoff_ms, uint64_t ms)
+{
+	char	*msg;
+
+	xasprintf(&msg, "back-off %llus restarting failed container=%s "
+	    "pod=%s_%s(%s)", (unsigned long long)(backoff_ms / 1000), name,
+	    in->name, in->ns, in->uid);
+	pod_plan_wait(plan, name, "CrashLoopBackOff", msg);
+	free(msg);
+	xasprintf(&msg, "Back-off restarting failed container %s in pod "
+	    "%s_%s(%s)", name, in->name, in->ns, in->uid);
+	pod_plan_event_once(in, plan, name, "Warning", "BackOff", msg);
+	free(msg);
+	pod_plan_wake(plan, ms);
+}
+
 /*
  * The kubelet's restart back-off for an exited instance: 1 when it may
  * start again now, 0 when it waits (CrashLoopBackOff, wake planned).
  */
 static int
-pod_plan_backoff(struct pod_sync *ps, struct pod_ctr *ctr,
-    const struct pod_cinst *cur, struct pod_plan *plan)
+pod_plan_backoff(const struct pod_plan_in *in, struct pod_plan *plan,
+    const char *name, const struct pod_cinst *cur)
 {
-	int64_t		 now = pod_plan_now_ns(), fin = cur->finished_ns;
-	uint64_t	 elapsed;
-	char		*msg;
+	const struct pod_ctr	*note = pod_plan_note(in, name);
+	int64_t			 now = in->now_ns, fin = cur->finished_ns;
+	uint64_t		 elapsed, ms;
 
 	if (fin <= 0)
 		fin = now;
-	if (ctr->backoff_ms == 0 || fin - ctr->backoff_at_ns >
+	if (note->backoff_ms == 0 || fin - note->backoff_at_ns >
 	    POD_PLAN_BACKOFF_RESET_NS) {
-		ctr->backoff_ms = POD_PLAN_BACKOFF_MIN_MS;
-		ctr->backoff_at_ns = fin;
+		pod_plan_backoff_set(plan, name, POD_PLAN_BACKOFF_MIN_MS, fin);
 		return 1;
 	}
-	if (fin == ctr->backoff_at_ns)
+	if (fin == note->backoff_at_ns)
 		return 1;
 	elapsed = now > fin ? (uint64_t)((now - fin) / 1000000) : 0;
-	if (elapsed >= ctr->backoff_ms) {
-		ctr->backoff_at_ns = fin;
-		ctr->backoff_ms *= 2;
-		if (ctr->backoff_ms > POD_PLAN_BACKOFF_MAX_MS)
-			ctr->backoff_ms = POD_PLAN_BACKOFF_MAX_MS;
+	if (elapsed >= note->backoff_ms) {
+		ms = note->backoff_ms * 2;
+		if (ms > POD_PLAN_BACKOFF_MAX_MS)
+			ms = POD_PLAN_BACKOFF_MAX_MS;
+		pod_plan_backoff_set(plan, name, ms, fin);
 		return 1;
 	}
-	xasprintf(&msg, "back-off %llus restarting failed container=%s "
-	    "pod=%s_%s(%s)", (unsigned long long)(ctr->backoff_ms / 1000),
-	    ctr->name, ps->name, ps->ns, ps->uid);
-	pod_sync_ctr_wait(ctr, "CrashLoopBackOff", msg);
-	free(msg);
-	xasprintf(&msg, "Back-off restarting failed container %s in pod "
-	    "%s_%s(%s)", ctr->name, ps->name, ps->ns, ps->uid);
-	pod_plan_event_once(ps, ctr, "Warning", "BackOff", msg);
-	free(msg);
-	pod_plan_wake(plan, ctr->backoff_ms - elapsed);
+	pod_plan_crashloop(in, plan, name, note->backoff_ms,
+	    note->backoff_ms - elapsed);
 	return 0;
+}
+
+/* Whether an image pull back-off holds container name (wake planned). */
+static int
+pod_plan_pull_wait(const struct pod_plan_in *in, struct pod_plan *plan,
+    const char *name, const char *image)
+{
+	const struct pod_ctr	*note = pod_plan_note(in, name);
+	uint64_t		 now = in->now_ms, fresh;
+	char			*msg;
+
+	if (now >= note->pull_until)
+		return 0;
+	/* a fresh ErrImagePull shows for a moment before the back-off */
+	fresh = note->pull_until - note->pull_ms + POD_PLAN_FRESH_MS;
+	xasprintf(&msg, "Back-off pulling image \"%s\"", image);
+	if (note->reason == NULL || strcmp(note->reason, "ErrImagePull") != 0 ||
+	    now >= fresh) {
+		pod_plan_wait(plan, name, "ImagePullBackOff", msg);
+		pod_plan_event_once(in, plan, name, "Normal", "BackOff", msg);
+	} else
+		pod_plan_wake(plan, fresh - now);
+	free(msg);
+	pod_plan_wake(plan, note->pull_until - now);
+	return 1;
 }
 
 /*
@@ -311,49 +458,38 @@ pod_plan_backoff(struct pod_sync *ps, struct pod_ctr *ctr,
  * invalid or a pull or config error still waits.
  */
 static void
-pod_plan_start(struct pod_sync *ps, const cJSON *c, uint32_t attempt,
-    struct pod_plan *plan)
+pod_plan_start(const struct pod_plan_in *in, struct pod_plan *plan,
+    const cJSON *c, uint32_t attempt)
 {
-	struct pod_ctr	*ctr = pod_sync_ctr(ps, json_get_string(c, "name"));
-	const char	*image = json_get_string(c, "image");
-	uint64_t	 now = clock_mono_ms();
-	char		*msg;
+	const char		*name = json_get_string(c, "name");
+	const char		*image = json_get_string(c, "image");
+	const struct pod_ctr	*note = pod_plan_note(in, name);
+	char			*msg;
 
-	if (now < ctr->config_retry) {
-		pod_plan_wake(plan, ctr->config_retry - now);
+	if (in->now_ms < note->config_retry) {
+		pod_plan_wake(plan, note->config_retry - in->now_ms);
 		return;
 	}
 	if (!pod_spec_image_valid(image)) {
 		xasprintf(&msg, "Failed to apply default image tag \"%s\": "
 		    "couldn't parse image name \"%s\": invalid reference "
 		    "format", image, image);
-		pod_sync_ctr_wait(ctr, "InvalidImageName", msg);
-		pod_plan_event_once(ps, ctr, "Warning", "InspectFailed", msg);
+		pod_plan_wait(plan, name, "InvalidImageName", msg);
+		pod_plan_event_once(in, plan, name, "Warning", "InspectFailed",
+		    msg);
 		free(msg);
 		return;
 	}
-	if (now < ctr->pull_until) {
-		xasprintf(&msg, "Back-off pulling image \"%s\"", image);
-		if (ctr->reason == NULL || strcmp(ctr->reason,
-		    "ErrImagePull") != 0 || now >= ctr->pull_until -
-		    ctr->pull_ms + POD_PLAN_FRESH_MS) {
-			pod_sync_ctr_wait(ctr, "ImagePullBackOff", msg);
-			pod_plan_event_once(ps, ctr, "Normal", "BackOff", msg);
-		} else
-			pod_plan_wake(plan, ctr->pull_until - ctr->pull_ms +
-			    POD_PLAN_FRESH_MS - now);
-		free(msg);
-		pod_plan_wake(plan, ctr->pull_until - now);
+	if (pod_plan_pull_wait(in, plan, name, image))
 		return;
-	}
-	pod_plan_add(plan, POD_OP_START, ctr->name, NULL, attempt, 0);
+	pod_plan_add(plan, POD_OP_START, name, NULL, attempt, 0);
 }
 
 /* Whether the policy restarts an instance that exited with code. */
 static int
-pod_plan_should_restart(const struct pod_sync *ps, int32_t code)
+pod_plan_should_restart(const cJSON *pod, int32_t code)
 {
-	switch (pod_spec_restart(ps->pod)) {
+	switch (pod_spec_restart(pod)) {
 	case POD_RESTART_ALWAYS:
 		return 1;
 	case POD_RESTART_ONFAILURE:
@@ -396,21 +532,19 @@ pod_plan_next_attempt(const struct pod_observed *o, const char *name)
 
 /* Init containers in order: 1 when all have succeeded in sandbox sb. */
 static int
-pod_plan_init(struct pod_sync *ps, const struct pod_sbinst *sb,
-    struct pod_plan *plan)
+pod_plan_init(const struct pod_plan_in *in, struct pod_plan *plan,
+    const struct pod_sbinst *sb)
 {
 	const struct pod_cinst	*cur;
-	struct pod_ctr		*ctr;
 	const cJSON		*c;
 	const char		*name;
 
-	cJSON_ArrayForEach(c, json_get(ps->pod, "spec.initContainers")) {
+	cJSON_ArrayForEach(c, json_get(in->pod, "spec.initContainers")) {
 		name = json_get_string(c, "name");
-		ctr = pod_sync_ctr(ps, name);
-		cur = pod_plan_latest_in(&ps->obs, name, sb->id);
+		cur = pod_plan_latest_in(in->obs, name, sb->id);
 		if (cur == NULL) {
-			pod_plan_start(ps, c, pod_plan_next_attempt(&ps->obs,
-			    name), plan);
+			pod_plan_start(in, plan, c,
+			    pod_plan_next_attempt(in->obs, name));
 			return 0;
 		}
 		if (cur->state == POD_CSTATE_CREATED) {
@@ -422,9 +556,9 @@ pod_plan_init(struct pod_sync *ps, const struct pod_sbinst *sb,
 			return 0;
 		if (cur->exit_code == 0)
 			continue;
-		if (pod_spec_restart(ps->pod) != POD_RESTART_NEVER &&
-		    pod_plan_backoff(ps, ctr, cur, plan))
-			pod_plan_start(ps, c, cur->attempt + 1, plan);
+		if (pod_spec_restart(in->pod) != POD_RESTART_NEVER &&
+		    pod_plan_backoff(in, plan, name, cur))
+			pod_plan_start(in, plan, c, cur->attempt + 1);
 		return 0;
 	}
 	return 1;
@@ -432,186 +566,168 @@ pod_plan_init(struct pod_sync *ps, const struct pod_sbinst *sb,
 
 /* A running instance to kill: liveness failed or the spec changed. */
 static void
-pod_plan_running(struct pod_sync *ps, const cJSON *c,
-    const struct pod_cinst *cur, struct pod_plan *plan)
+pod_plan_running(const struct pod_plan_in *in, struct pod_plan *plan,
+    const cJSON *c, const struct pod_cinst *cur)
 {
-	struct pod_ctr	*ctr = pod_sync_ctr(ps, json_get_string(c, "name"));
-	char		 hash[17], *msg;
+	const char		*name = json_get_string(c, "name");
+	const struct pod_ctr	*note = pod_plan_note(in, name);
+	struct pod_action	*a;
+	char			 hash[17], *msg;
 
 	pod_spec_container_hash(c, hash);
-	if (ctr->unhealthy && ctr->probe_cid != NULL &&
-	    strcmp(ctr->probe_cid, cur->id) == 0)
+	if (note->unhealthy && note->probe_cid != NULL &&
+	    strcmp(note->probe_cid, cur->id) == 0)
 		xasprintf(&msg, "Container %s failed %s probe, will be "
-		    "restarted", ctr->name, ctr->started ? "liveness" :
-		    "startup");
+		    "restarted", name, note->started ? "liveness" : "startup");
 	else if (cur->hash != NULL && strcmp(cur->hash, hash) != 0)
 		xasprintf(&msg, "Container %s definition changed, will be "
-		    "restarted", ctr->name);
+		    "restarted", name);
 	else
 		return;
-	pod_plan_event_once(ps, ctr, "Normal", "Killing", msg);
+	pod_plan_event_once(in, plan, name, "Normal", "Killing", msg);
 	free(msg);
-	pod_plan_add(plan, POD_OP_KILL, ctr->name, cur->id, cur->attempt,
-	    pod_spec_grace(ps->pod));
-	plan->v[plan->n - 1].hook = json_get(c, "lifecycle.preStop") != NULL;
+	a = pod_plan_add(plan, POD_OP_KILL, name, cur->id, cur->attempt,
+	    pod_spec_grace(in->pod));
+	a->hook = json_get(c, "lifecycle.preStop") != NULL;
 }
 
 /* Every regular container in sandbox sb. */
 static void
-pod_plan_containers(struct pod_sync *ps, const struct pod_sbinst *sb,
-    struct pod_plan *plan)
+pod_plan_containers(const struct pod_plan_in *in, struct pod_plan *plan,
+    const struct pod_sbinst *sb)
 {
 	const struct pod_cinst	*cur;
-	struct pod_ctr		*ctr;
 	const cJSON		*c;
 	const char		*name;
 
-	cJSON_ArrayForEach(c, json_get(ps->pod, "spec.containers")) {
+	cJSON_ArrayForEach(c, json_get(in->pod, "spec.containers")) {
 		name = json_get_string(c, "name");
-		ctr = pod_sync_ctr(ps, name);
-		cur = pod_plan_latest_in(&ps->obs, name, sb->id);
+		cur = pod_plan_latest_in(in->obs, name, sb->id);
 		if (cur == NULL)
-			pod_plan_start(ps, c, pod_plan_next_attempt(&ps->obs,
-			    name), plan);
+			pod_plan_start(in, plan, c,
+			    pod_plan_next_attempt(in->obs, name));
 		else if (cur->state == POD_CSTATE_CREATED)
 			pod_plan_add(plan, POD_OP_RESTART, name, cur->id,
 			    cur->attempt, 0);
 		else if (cur->state == POD_CSTATE_RUNNING)
-			pod_plan_running(ps, c, cur, plan);
+			pod_plan_running(in, plan, c, cur);
 		else if (cur->state == POD_CSTATE_EXITED && cur->have_status &&
-		    pod_plan_should_restart(ps, cur->exit_code) &&
-		    pod_plan_backoff(ps, ctr, cur, plan))
-			pod_plan_start(ps, c, cur->attempt + 1, plan);
+		    pod_plan_should_restart(in->pod, cur->exit_code) &&
+		    pod_plan_backoff(in, plan, name, cur))
+			pod_plan_start(in, plan, c, cur->attempt + 1);
 	}
 }
 
 /*
- * Sets up (or refreshes) the volumes; on failure tells FailedMount once
- * per message and retries later. 0 or -1.
+ * Sets up (or refreshes) the volumes, unless a failure waits for its
+ * retry: 0, or -1 when the rest of the round waits.
  */
 static int
-pod_plan_volumes(struct pod_sync *ps, struct pod_plan *plan)
+pod_plan_volumes(const struct pod_plan_in *in, struct pod_plan *plan)
 {
-	struct pod_ctx	 x;
-	uint64_t	 now = clock_mono_ms();
-	char		*dir, err[1024];
-	int		 rc;
+	struct pod_action	*a;
 
-	if (now < ps->mount_retry) {
-		pod_plan_wake(plan, ps->mount_retry - now);
+	if (in->now_ms < in->mount_retry) {
+		pod_plan_wake(plan, in->mount_retry - in->now_ms);
 		return -1;
 	}
-	pod_sync_ctx(ps, &x);
-	xasprintf(&dir, "%s/pods/%s", ps->room->node.state_dir, ps->uid);
-	err[0] = '\0';
-	rc = pod_volume_setup(&x, dir, err, sizeof(err));
-	free(dir);
-	if (rc == 0) {
-		free(ps->mount_err);
-		ps->mount_err = NULL;
-		return 0;
-	}
-	if (ps->mount_err == NULL || strcmp(ps->mount_err, err) != 0) {
-		free(ps->mount_err);
-		ps->mount_err = xstrdup(err);
-		pod_sync_event(ps, "Warning", "FailedMount", NULL, "%s", err);
-	}
-	ps->mount_retry = now + POD_PLAN_RETRY_MS;
-	pod_plan_wake(plan, POD_PLAN_RETRY_MS);
-	return -1;
+	a = pod_plan_add(plan, POD_OP_SETUP_VOLUMES, NULL, NULL, 0, 0);
+	a->ms = plan->wake_ms;
+	return 0;
 }
 
 /* Clears waiting reasons no longer held by a pending retry. */
 static void
-pod_plan_reasons(struct pod_sync *ps)
+pod_plan_reasons(const struct pod_plan_in *in, struct pod_plan *plan)
 {
-	uint64_t	now = clock_mono_ms();
-	size_t		i;
+	const struct pod_ctr	*note;
+	size_t			 i;
 
-	for (i = 0; i < ps->nctrs; i++) {
-		if (now < ps->ctrs[i].config_retry ||
-		    now < ps->ctrs[i].pull_until)
+	for (i = 0; i < in->nctrs; i++) {
+		note = &in->ctrs[i];
+		if (note->reason == NULL || in->now_ms < note->config_retry ||
+		    in->now_ms < note->pull_until)
 			continue;
-		pod_sync_ctr_wait(&ps->ctrs[i], NULL, NULL);
+		pod_plan_wait(plan, note->name, NULL, NULL);
 	}
 }
 
-/* No ready sandbox: stop what runs elsewhere, then make one. */
+/* No ready sandbox: once what runs elsewhere is stopped, make one. */
 static void
-pod_plan_sandbox(struct pod_sync *ps, struct pod_plan *plan)
+pod_plan_sandbox(const struct pod_plan_in *in, struct pod_plan *plan)
 {
-	uint64_t	now = clock_mono_ms();
 	uint32_t	attempt = 0;
 	size_t		i;
 
-	if (plan->n > 0 || pod_plan_finished(ps))
+	if (pod_plan_calls(plan) > 0 || pod_plan_finished(in))
 		return;
-	if (now < ps->sandbox_until) {
-		pod_plan_wake(plan, ps->sandbox_until - now);
+	if (in->now_ms < in->sandbox_until) {
+		pod_plan_wake(plan, in->sandbox_until - in->now_ms);
 		return;
 	}
-	if (pod_plan_volumes(ps, plan) == -1)
+	if (pod_plan_volumes(in, plan) == -1)
 		return;
-	for (i = 0; i < ps->obs.nsb; i++)
-		if (ps->obs.sb[i].attempt + 1 > attempt)
-			attempt = ps->obs.sb[i].attempt + 1;
-	if (ps->obs.nsb > 0)
-		pod_sync_event(ps, "Normal", "SandboxChanged", NULL,
+	for (i = 0; i < in->obs->nsb; i++)
+		if (in->obs->sb[i].attempt + 1 > attempt)
+			attempt = in->obs->sb[i].attempt + 1;
+	if (in->obs->nsb > 0)
+		pod_plan_event(plan, NULL, "Normal", "SandboxChanged", NULL,
 		    "Pod sandbox changed, it will be killed and re-created.");
 	pod_plan_add(plan, POD_OP_RUN_SANDBOX, NULL, NULL, attempt, 0);
 }
 
 /* A pod to run: its sandbox, init containers, containers, then tidying. */
 static void
-pod_plan_run(struct pod_sync *ps, struct pod_plan *plan)
+pod_plan_run(const struct pod_plan_in *in, struct pod_plan *plan)
 {
-	const struct pod_sbinst	*sb = pod_observed_sandbox(&ps->obs);
-	const struct pod_cinst	*c;
-	size_t			 i;
+	const struct pod_observed	*o = in->obs;
+	const struct pod_sbinst		*sb = pod_observed_sandbox(o);
+	const struct pod_cinst		*c;
+	size_t				 i;
 
-	pod_plan_reasons(ps);
-	for (i = 0; i < ps->obs.nsb; i++)
-		if (ps->obs.sb[i].ready && &ps->obs.sb[i] != sb)
+	pod_plan_reasons(in, plan);
+	for (i = 0; i < o->nsb; i++)
+		if (o->sb[i].ready && &o->sb[i] != sb)
 			pod_plan_add(plan, POD_OP_STOP_SANDBOX, NULL,
-			    ps->obs.sb[i].id, 0, 0);
-	for (i = 0; i < ps->obs.nc; i++) {
-		c = &ps->obs.c[i];
+			    o->sb[i].id, 0, 0);
+	for (i = 0; i < o->nc; i++) {
+		c = &o->c[i];
 		if (c->state != POD_CSTATE_EXITED && (sb == NULL ||
 		    strcmp(c->sandbox_id, sb->id) != 0))
 			pod_plan_add(plan, POD_OP_KILL, c->name, c->id,
-			    c->attempt, pod_spec_grace(ps->pod));
+			    c->attempt, pod_spec_grace(in->pod));
 	}
 	if (sb == NULL) {
-		pod_plan_sandbox(ps, plan);
+		pod_plan_sandbox(in, plan);
 		return;
 	}
-	if (pod_plan_volumes(ps, plan) == -1)
+	if (pod_plan_volumes(in, plan) == -1)
 		return;
-	if (pod_plan_init(ps, sb, plan))
-		pod_plan_containers(ps, sb, plan);
-	if (plan->n == 0)
-		pod_gc_plan(ps, &ps->obs, plan);
+	if (pod_plan_init(in, plan, sb))
+		pod_plan_containers(in, plan, sb);
+	if (pod_plan_calls(plan) == 0)
+		pod_gc_plan(o, in->max_dead, plan);
 }
 
 /* Deleting, unable to run, finished, or running: what next. */
 void
-pod_plan_compute(struct pod_sync *ps, struct pod_plan *plan)
+pod_plan_compute(const struct pod_plan_in *in, struct pod_plan *plan)
 {
 	memset(plan, 0, sizeof(*plan));
-	if (pod_sync_deleting(ps)) {
-		pod_plan_terminate(ps, plan, 1);
+	if (in->deleting) {
+		pod_plan_terminate(in, plan, 1);
 		return;
 	}
-	if (ps->invalid) {
+	if (in->invalid) {
 		plan->phase = "Failed";
 		plan->reason = "InvalidSpec";
-		plan->message = ps->invalid_msg;
-		pod_plan_terminate(ps, plan, 0);
+		plan->message = in->invalid_msg;
+		pod_plan_terminate(in, plan, 0);
 		return;
 	}
-	if (pod_plan_finished(ps)) {
-		pod_plan_terminate(ps, plan, 0);
+	if (pod_plan_finished(in)) {
+		pod_plan_terminate(in, plan, 0);
 		return;
 	}
-	pod_plan_run(ps, plan);
+	pod_plan_run(in, plan);
 }

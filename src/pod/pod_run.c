@@ -1,15 +1,22 @@
 /*
- * The runtime calls of a pod's machine. Observing lists the pod's
- * sandboxes and containers by its uid label, then asks the status of each
- * container whose state is not known yet (an exited instance never
- * changes, so its status is asked once) and the IPs of the ready sandbox.
- * Acting runs the plan's actions together: a sandbox is run, stopped or
- * removed; a new container goes through image status, pull (with the
- * pod's registry credentials), create and start; a container is killed
- * (preStop hook, then stop within the grace period) or removed. Each call
- * is an op owned by the machine and cancelled when the machine is freed;
- * when the last op of a round is back the machine is told (OBSERVED,
- * OBSERVE_FAILED or ACTED). Outcomes become events a kubelet would post.
+ * The execution of a pod's plan, and the runtime calls of its machine.
+ * Observing lists the pod's sandboxes and containers by its uid label,
+ * then asks the status of each container whose state is not known yet
+ * (an exited instance never changes, so its status is asked once) and the
+ * IPs of the ready sandbox. Acting first does the plan's local steps in
+ * order (notes and events go to the machine; the volumes are set up, and
+ * when that fails FailedMount is told once per message and the rest of
+ * the plan is dropped until the mount retry), then runs the plan's calls
+ * together: a sandbox is run, stopped or removed; a new container goes
+ * through image status, pull (with the pod's registry credentials),
+ * create and start; a container is killed (preStop hook, then stop within
+ * the grace period) or removed. Each call is an op owned by the machine
+ * and cancelled when the machine is freed; when the last op of a round is
+ * back the machine is told (OBSERVED, OBSERVE_FAILED or ACTED). Outcomes
+ * become events a kubelet would post. The folders of a pod that ended are
+ * removed in steps, at most POD_RUN_STEP_ENTRIES entries per loop turn,
+ * so a large emptyDir never holds the loop; the machine is told CLEANED
+ * when they are gone.
  */
 #include "config.h"
 
@@ -19,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
 
 #include "core/clock.h"
 #include "core/conf.h"
@@ -32,6 +41,8 @@
 #define POD_RUN_RETRY_MS	10000
 #define POD_RUN_PULL_MIN_MS	10000
 #define POD_RUN_PULL_MAX_MS	300000
+/* Folder entries removed per loop turn. */
+#define POD_RUN_STEP_ENTRIES	256
 
 /* One call (or chain of calls) in flight. */
 struct pod_op {
@@ -40,6 +51,8 @@ struct pod_op {
 	enum pod_op_kind	 kind;
 	struct cri_call		*call;
 	struct pod_probe	*hook;
+	struct pod_volume_rm	*rm;		/* TEARDOWN */
+	size_t			 steps;		/* TEARDOWN: loop turns */
 	char			*cname;
 	char			*id;
 	char			*sandbox;	/* START: the sandbox id */
@@ -78,6 +91,7 @@ pod_run_op_free(struct pod_op *op)
 	free(op->cname);
 	free(op->id);
 	free(op->sandbox);
+	pod_volume_rm_free(op->rm);
 	free(op);
 }
 
@@ -109,6 +123,10 @@ pod_run_op_done(struct pod_op *op)
 		pod_sync_done(ps, POD_SYNC_EV_OBSERVED);
 		return;
 	}
+	if (kind == POD_OP_TEARDOWN) {
+		pod_sync_done(ps, POD_SYNC_EV_CLEANED);
+		return;
+	}
 	pod_sync_done(ps, POD_SYNC_EV_ACTED);
 }
 
@@ -118,6 +136,8 @@ pod_run_cancel_all(struct pod_sync *ps)
 {
 	struct pod_op	*op;
 
+	if (ps->ev_step != NULL)
+		evtimer_del(ps->ev_step);
 	while ((op = TAILQ_FIRST(&ps->ops)) != NULL) {
 		TAILQ_REMOVE(&ps->ops, op, entry);
 		cri_call_cancel(op->call);
@@ -859,4 +879,123 @@ pod_run_start(struct pod_sync *ps, const struct pod_plan *plan)
 	}
 	if (ps->pending == 0)
 		pod_sync_done(ps, POD_SYNC_EV_ACTED);
+}
+
+/* Sets up (or refreshes) the pod's volumes; FailedMount once per text. */
+static int
+pod_run_volumes(struct pod_sync *ps)
+{
+	struct pod_ctx	 x;
+	char		*dir, err[1024];
+	int		 rc;
+
+	pod_sync_ctx(ps, &x);
+	xasprintf(&dir, "%s/pods/%s", ps->room->node.state_dir, ps->uid);
+	err[0] = '\0';
+	rc = pod_volume_setup(&x, dir, err, sizeof(err));
+	free(dir);
+	if (rc == 0) {
+		free(ps->mount_err);
+		ps->mount_err = NULL;
+		return 0;
+	}
+	if (ps->mount_err == NULL || strcmp(ps->mount_err, err) != 0) {
+		free(ps->mount_err);
+		ps->mount_err = xstrdup(err);
+		pod_sync_event(ps, "Warning", "FailedMount", NULL, "%s", err);
+	}
+	ps->mount_retry = clock_mono_ms() + POD_PLAN_MOUNT_RETRY_MS;
+	return -1;
+}
+
+/*
+ * The plan's local steps, in order, before any call: notes and events go
+ * to the machine, the volumes are set up. A failed setup drops the rest of
+ * the plan; the machine looks again at the mount retry at the latest.
+ */
+void
+pod_run_local(struct pod_sync *ps, struct pod_plan *plan)
+{
+	const struct pod_action	*a;
+	size_t			 i;
+
+	for (i = 0; i < plan->n; i++) {
+		a = &plan->v[i];
+		if (a->kind != POD_OP_SETUP_VOLUMES) {
+			pod_sync_note(ps, a);
+			continue;
+		}
+		if (pod_run_volumes(ps) == 0)
+			continue;
+		plan->wake_ms = a->ms > 0 && a->ms < POD_PLAN_MOUNT_RETRY_MS ?
+		    a->ms : POD_PLAN_MOUNT_RETRY_MS;
+		pod_plan_drop(plan, i + 1);
+		return;
+	}
+}
+
+/* Arms the next step of the folder removals (on a later loop turn). */
+static void
+pod_run_step_arm(struct pod_sync *ps)
+{
+	clock_timer_add(ps->ev_step, 0);
+}
+
+/* One step of the first folder removal; the next turn does more. */
+static void
+pod_run_step_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pod_sync	*ps = arg;
+	struct pod_op	*op, *next;
+	int		 rc;
+
+	TAILQ_FOREACH(op, &ps->ops, entry)
+		if (op->kind == POD_OP_TEARDOWN)
+			break;
+	if (op == NULL) {
+		/* the plan had no folder to remove */
+		pod_sync_done(ps, POD_SYNC_EV_CLEANED);
+		return;
+	}
+	op->steps++;
+	if ((rc = pod_volume_rm_step(op->rm, POD_RUN_STEP_ENTRIES)) == 1) {
+		pod_run_step_arm(ps);
+		return;
+	}
+	if (rc == -1)
+		log_warnx("%s: could not remove all of %s", ps->label, op->id);
+	else
+		log_debug("%s: removed %s in %zu steps", ps->label, op->id,
+		    op->steps);
+	for (next = TAILQ_NEXT(op, entry); next != NULL;
+	    next = TAILQ_NEXT(next, entry))
+		if (next->kind == POD_OP_TEARDOWN) {
+			pod_run_step_arm(ps);
+			break;
+		}
+	/* the last one tells the machine, which may end */
+	pod_run_op_done(op);
+}
+
+/*
+ * Removes the folders of the plan's TEARDOWN actions in steps, from the
+ * next loop turn on; CLEANED follows when they are gone.
+ */
+void
+pod_run_teardown(struct pod_sync *ps, const struct pod_plan *plan)
+{
+	struct pod_op	*op;
+	size_t		 i;
+
+	if (ps->ev_step == NULL && (ps->ev_step = evtimer_new(ps->room->base,
+	    pod_run_step_cb, ps)) == NULL)
+		fatalx("pods: cannot create events");
+	for (i = 0; i < plan->n; i++) {
+		if (plan->v[i].kind != POD_OP_TEARDOWN)
+			continue;
+		op = pod_run_op(ps, POD_OP_TEARDOWN, NULL, plan->v[i].id);
+		op->rm = pod_volume_rm_new(op->id);
+	}
+	/* even with nothing to remove, CLEANED comes on a later turn */
+	pod_run_step_arm(ps);
 }

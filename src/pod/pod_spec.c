@@ -600,6 +600,31 @@ pod_spec_grace(const cJSON *pod)
 	return 30;
 }
 
+/* The container named name (init containers first), or NULL. */
+const cJSON *
+pod_spec_container(const cJSON *pod, const char *name, int *init)
+{
+	static const char *const lists[] = { "spec.initContainers",
+	    "spec.containers" };
+	const cJSON	*c;
+	const char	*n;
+	int		 i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < 2; i++) {
+		cJSON_ArrayForEach(c, json_get(pod, lists[i])) {
+			n = json_get_string(c, "name");
+			if (n != NULL && strcmp(n, name) == 0) {
+				if (init != NULL)
+					*init = i == 0;
+				return c;
+			}
+		}
+	}
+	return NULL;
+}
+
 /* A path component of an image name: lowercase alnum joined by . _ __ -. */
 static int
 pod_spec_image_component(const char *s, size_t n)

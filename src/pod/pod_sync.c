@@ -5,14 +5,21 @@
  * observe again; when nothing is left to do, wait for a kick (the stored
  * pod or a referenced object changed, a relist saw the runtime change, a
  * probe changed its verdict) or a timer (a back-off ends, the periodic
- * resync). After each observation the pod's status is computed, stored
+ * resync). The planner only decides: the machine keeps the notes it
+ * reads (per container: back-off, waiting reason, last event told; the
+ * termination deadline, the mount retry) and applies the updates the plan
+ * asks for. After each observation the pod's status is computed, stored
  * under p/<ns>/<name> and, in cluster mode, queued in the outbox when it
- * changed. A pod no longer stored is terminated and removed; the machine
- * then ends in DONE and the room frees it on a later loop turn.
+ * changed. A pod no longer stored is terminated and removed: once nothing
+ * of it runs, its folders are removed a few entries per loop turn
+ * (ENDING), then its status is forgotten and, in a cluster, its deletion
+ * confirmed; the machine ends in DONE and the room frees it on a later
+ * loop turn.
  *
  * States: IDLE (nothing in flight), OBSERVING (lists and statuses in
- * flight), ACTING (runtime calls in flight), DONE. Events: KICK, TIMER,
- * OBSERVED, OBSERVE_FAILED, ACTED.
+ * flight), ACTING (runtime calls in flight), ENDING (folders being
+ * removed), DONE. Events: KICK, TIMER, OBSERVED, OBSERVE_FAILED, ACTED,
+ * CLEANED.
  */
 #include "config.h"
 
@@ -41,11 +48,11 @@
 #define POD_SYNC_SANDBOX_MAX_MS	60000
 
 static const char *const pod_sync_state_names[] = {
-	"idle", "observing", "acting", "done",
+	"idle", "observing", "acting", "ending", "done",
 };
 
 static const char *const pod_sync_event_names[] = {
-	"kick", "timer", "observed", "observe failed", "acted",
+	"kick", "timer", "observed", "observe failed", "acted", "cleaned",
 };
 
 static void	pod_sync_fsm(struct pod_sync *, enum pod_sync_event);
@@ -88,7 +95,7 @@ pod_sync_kick_cb(evutil_socket_t fd, short what, void *arg)
 void
 pod_sync_kick(struct pod_sync *ps)
 {
-	if (ps->state == POD_SYNC_DONE)
+	if (ps->state == POD_SYNC_DONE || ps->state == POD_SYNC_ENDING)
 		return;
 	/* on a later loop turn: kicks come from inside callbacks */
 	event_active(ps->ev_kick, EV_TIMEOUT, 0);
@@ -259,6 +266,9 @@ pod_sync_free(struct pod_sync *ps)
 	pod_sync_ctrs_free(ps);
 	event_free(ps->ev_timer);
 	event_free(ps->ev_kick);
+	if (ps->ev_step != NULL)
+		event_free(ps->ev_step);
+	pod_plan_clear(&ps->end);
 	pod_observed_clear(&ps->obs);
 	pod_observed_clear(&ps->next);
 	cJSON_Delete(ps->pod);
@@ -278,7 +288,8 @@ void
 pod_sync_update(struct pod_sync *ps, cJSON *pod)
 {
 	if (pod == NULL) {
-		if (ps->stored && ps->state != POD_SYNC_DONE)
+		if (ps->stored && ps->state != POD_SYNC_DONE &&
+		    ps->state != POD_SYNC_ENDING)
 			log_info("%s: deleted, terminating", ps->label);
 		ps->stored = 0;
 		if (ps->state == POD_SYNC_DONE)
@@ -287,7 +298,7 @@ pod_sync_update(struct pod_sync *ps, cJSON *pod)
 		return;
 	}
 	ps->stored = 1;
-	if (ps->state == POD_SYNC_DONE) {
+	if (ps->state == POD_SYNC_DONE || ps->state == POD_SYNC_ENDING) {
 		cJSON_Delete(pod);
 		return;
 	}
@@ -369,23 +380,7 @@ const cJSON *
 pod_sync_container_spec(const struct pod_sync *ps, const char *name,
     int *init)
 {
-	static const char *const lists[] = { "spec.initContainers",
-	    "spec.containers" };
-	const cJSON	*c;
-	const char	*n;
-	int		 i;
-
-	for (i = 0; i < 2; i++) {
-		cJSON_ArrayForEach(c, json_get(ps->pod, lists[i])) {
-			n = json_get_string(c, "name");
-			if (n != NULL && strcmp(n, name) == 0) {
-				if (init != NULL)
-					*init = i == 0;
-				return c;
-			}
-		}
-	}
-	return NULL;
+	return pod_spec_container(ps->pod, name, init);
 }
 
 /* The pod IP of the ready sandbox, or NULL. */
@@ -532,26 +527,142 @@ pod_sync_status_forget(struct pod_sync *ps)
 	free(key);
 }
 
-/* Observation done: plan, act or wait. */
+/* Wall-clock nanoseconds now, for the times the runtime reports. */
+static int64_t
+pod_sync_now_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* What the planner reads: the pod, the notes, the observation, now. */
+static void
+pod_sync_plan_in(struct pod_sync *ps, struct pod_plan_in *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->pod = ps->pod;
+	in->uid = ps->uid;
+	in->ns = ps->ns;
+	in->name = ps->name;
+	in->state_dir = ps->room->node.state_dir;
+	in->is_static = ps->is_static;
+	in->cluster = ps->key != NULL && !ps->is_static;
+	in->stored = ps->stored;
+	in->deleting = pod_sync_deleting(ps);
+	in->invalid = ps->invalid;
+	in->invalid_msg = ps->invalid_msg;
+	in->prior_phase = json_get_string(ps->status, "phase");
+	in->obs = &ps->obs;
+	in->ctrs = ps->ctrs;
+	in->nctrs = ps->nctrs;
+	in->terminating = ps->terminating;
+	in->term_deadline = ps->term_deadline;
+	in->sandbox_until = ps->sandbox_until;
+	in->mount_retry = ps->mount_retry;
+	in->max_dead = ps->room->conf->max_dead_containers;
+	in->now_ms = clock_mono_ms();
+	in->now_ns = pod_sync_now_ns();
+}
+
+/* Applies a note of the plan (or tells its event): the planner decided. */
+void
+pod_sync_note(struct pod_sync *ps, const struct pod_action *a)
+{
+	struct pod_ctr	*ctr;
+
+	switch (a->kind) {
+	case POD_OP_SET_WAITING:
+		pod_sync_ctr_wait(pod_sync_ctr(ps, a->cname), a->reason,
+		    a->message);
+		break;
+	case POD_OP_BACKOFF:
+		ctr = pod_sync_ctr(ps, a->cname);
+		ctr->backoff_ms = a->ms;
+		ctr->backoff_at_ns = a->at_ns;
+		break;
+	case POD_OP_BEGIN_TERMINATION:
+		ps->terminating = 1;
+		ps->term_deadline = a->ms;
+		if (ps->obs.nc > 0 || ps->obs.nsb > 0)
+			log_info("%s: terminating, grace period %llds",
+			    ps->label, (long long)a->grace);
+		break;
+	case POD_OP_EVENT:
+		if (a->cname != NULL) {
+			ctr = pod_sync_ctr(ps, a->cname);
+			free(ctr->last_event);
+			xasprintf(&ctr->last_event, "%s %s", a->reason,
+			    a->message);
+		}
+		pod_sync_event(ps, a->type, a->reason, a->field, "%s",
+		    a->message);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Confirms upstream that a cluster pod being deleted has terminated. */
+void
+pod_sync_finalize(struct pod_sync *ps)
+{
+	struct kube	*k = ps->room->kube;
+
+	if (k != NULL && kube_pod_finalize(k, ps->ns, ps->name, ps->uid) == 0)
+		log_info("%s: terminated, confirming the deletion", ps->label);
+}
+
+/* Nothing of the pod runs: its folders go (ENDING), the rest after. */
+static void
+pod_sync_ending(struct pod_sync *ps, struct pod_plan *plan)
+{
+	pod_plan_clear(&ps->end);
+	ps->end = *plan;
+	memset(plan, 0, sizeof(*plan));
+	evtimer_del(ps->ev_timer);
+	pod_sync_enter_state(ps, POD_SYNC_ENDING, POD_SYNC_EV_OBSERVED);
+	pod_run_teardown(ps, &ps->end);
+}
+
+/* The folders are gone: forget the status, confirm, end. */
+static void
+pod_sync_ended(struct pod_sync *ps)
+{
+	size_t	i;
+
+	for (i = 0; i < ps->end.n; i++) {
+		if (ps->end.v[i].kind == POD_OP_FORGET_STATUS)
+			pod_sync_status_forget(ps);
+		else if (ps->end.v[i].kind == POD_OP_FINALIZE)
+			pod_sync_finalize(ps);
+	}
+	pod_plan_clear(&ps->end);
+	log_info("%s: removed", ps->label);
+	pod_sync_enter_state(ps, POD_SYNC_DONE, POD_SYNC_EV_CLEANED);
+	pod_room_reap(ps->room);
+}
+
+/* Observation done: plan, apply the notes, then act, end or wait. */
 static void
 pod_sync_observed(struct pod_sync *ps)
 {
-	struct pod_plan	plan;
-	uint64_t	wait;
+	struct pod_plan_in	in;
+	struct pod_plan		plan;
+	uint64_t		wait;
 
 	backoff_ok(&ps->retry);
-	pod_plan_compute(ps, &plan);
+	pod_sync_plan_in(ps, &in);
+	pod_plan_compute(&in, &plan);
+	pod_run_local(ps, &plan);
 	pod_sync_probes(ps);
-	if (!plan.done)
-		pod_sync_status(ps, &plan);
 	if (plan.done) {
-		pod_plan_clear(&plan);
-		pod_sync_enter_state(ps, POD_SYNC_DONE, POD_SYNC_EV_OBSERVED);
-		evtimer_del(ps->ev_timer);
-		pod_room_reap(ps->room);
+		pod_sync_ending(ps, &plan);
 		return;
 	}
-	if (plan.n > 0) {
+	pod_sync_status(ps, &plan);
+	if (pod_plan_calls(&plan) > 0) {
 		pod_sync_enter_state(ps, POD_SYNC_ACTING,
 		    POD_SYNC_EV_OBSERVED);
 		pod_run_start(ps, &plan);
@@ -604,6 +715,10 @@ pod_sync_fsm(struct pod_sync *ps, enum pod_sync_event ev)
 			pod_sync_enter_state(ps, POD_SYNC_OBSERVING, ev);
 			pod_run_observe(ps);
 		}
+		break;
+	case POD_SYNC_ENDING:
+		if (ev == POD_SYNC_EV_CLEANED)
+			pod_sync_ended(ps);
 		break;
 	case POD_SYNC_DONE:
 		break;

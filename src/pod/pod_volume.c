@@ -1106,23 +1106,188 @@ pod_volume_unmount_tree(const char *dir, int depth)
 		log_warn("pod volume %s: unmount", dir);
 }
 
+/* One open directory of a removal in steps. */
+struct pod_volume_rm_dir {
+	DIR	*d;
+	char	*name;		/* in its parent; NULL: the top */
+};
+
+/* A folder removed a few entries at a time. */
+struct pod_volume_rm {
+	char				*path;
+	dev_t				 dev;
+	struct pod_volume_rm_dir	*stack;
+	size_t				 depth;
+	int				 started;
+	int				 failed;	/* something stayed */
+};
+
 /*
- * Removes a pod's directory: every tmpfs below its volumes is unmounted,
- * then the tree is removed without following links or crossing into any
- * other file system. 0, or -1 when something stayed.
+ * A removal of path in steps: every tmpfs below its volumes is unmounted
+ * now, the tree goes in pod_volume_rm_step. The caller frees it.
+ */
+struct pod_volume_rm *
+pod_volume_rm_new(const char *path)
+{
+	struct pod_volume_rm	*rm;
+	char			*vols;
+
+	rm = xcalloc(1, sizeof(*rm));
+	rm->path = xstrdup(path);
+	xasprintf(&vols, "%s/volumes", path);
+	pod_volume_unmount_tree(vols, 0);
+	free(vols);
+	return rm;
+}
+
+/* Frees a removal, finished or not. Accepts NULL. */
+void
+pod_volume_rm_free(struct pod_volume_rm *rm)
+{
+	if (rm == NULL)
+		return;
+	while (rm->depth > 0) {
+		rm->depth--;
+		closedir(rm->stack[rm->depth].d);
+		free(rm->stack[rm->depth].name);
+	}
+	free(rm->stack);
+	free(rm->path);
+	free(rm);
+}
+
+/* Descends into directory name under the top one (NULL: the path). */
+static void
+pod_volume_rm_push(struct pod_volume_rm *rm, const char *name)
+{
+	struct pod_volume_rm_dir	*top;
+	DIR				*d;
+	int				 fd;
+
+	if (name == NULL)
+		fd = open(rm->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	else if (rm->depth > POD_VOLUME_MAX_DEPTH * 4)
+		fd = -1;
+	else
+		fd = openat(dirfd(rm->stack[rm->depth - 1].d), name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		rm->failed = 1;
+		return;
+	}
+	rm->stack = xreallocarray(rm->stack, rm->depth + 1,
+	    sizeof(*rm->stack));
+	top = &rm->stack[rm->depth++];
+	top->d = d;
+	top->name = name != NULL ? xstrdup(name) : NULL;
+}
+
+/* The top directory is empty (or what stayed is counted): remove it. */
+static void
+pod_volume_rm_pop(struct pod_volume_rm *rm)
+{
+	struct pod_volume_rm_dir	*top = &rm->stack[--rm->depth];
+	int				 rc;
+
+	closedir(top->d);
+	if (top->name == NULL)
+		rc = rmdir(rm->path);
+	else
+		rc = unlinkat(dirfd(rm->stack[rm->depth - 1].d), top->name,
+		    AT_REMOVEDIR);
+	if (rc == -1)
+		rm->failed = 1;
+	free(top->name);
+}
+
+/* Removes (or descends into) one entry of the top directory. */
+static void
+pod_volume_rm_entry(struct pod_volume_rm *rm, const char *name)
+{
+	struct stat	st;
+	int		fd = dirfd(rm->stack[rm->depth - 1].d);
+
+	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno != ENOENT)
+			rm->failed = 1;
+	} else if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(fd, name, 0) == -1)
+			rm->failed = 1;
+	} else if (st.st_dev != rm->dev)
+		rm->failed = 1;		/* never into another file system */
+	else
+		pod_volume_rm_push(rm, name);
+}
+
+/* The first step: a missing path is done, a file goes at once. */
+static void
+pod_volume_rm_start(struct pod_volume_rm *rm)
+{
+	struct stat	st;
+
+	rm->started = 1;
+	if (lstat(rm->path, &st) == -1) {
+		if (errno != ENOENT)
+			rm->failed = 1;
+		return;
+	}
+	rm->dev = st.st_dev;
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(rm->path) == -1)
+			rm->failed = 1;
+		return;
+	}
+	pod_volume_rm_push(rm, NULL);
+}
+
+/*
+ * Removes at most max entries without following links or crossing into
+ * another file system: 1 while more is left, then 0, or -1 when
+ * something stayed.
+ */
+int
+pod_volume_rm_step(struct pod_volume_rm *rm, size_t max)
+{
+	struct dirent	*de;
+	size_t		 n = 0;
+
+	if (!rm->started) {
+		pod_volume_rm_start(rm);
+		n++;
+	}
+	while (rm->depth > 0 && n < max) {
+		if ((de = readdir(rm->stack[rm->depth - 1].d)) == NULL) {
+			pod_volume_rm_pop(rm);
+			n++;
+			continue;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name,
+		    "..") == 0)
+			continue;
+		pod_volume_rm_entry(rm, de->d_name);
+		n++;
+	}
+	if (rm->depth > 0)
+		return 1;
+	return rm->failed ? -1 : 0;
+}
+
+/*
+ * Removes a pod's directory at once: every tmpfs below its volumes is
+ * unmounted, then the tree is removed without following links or
+ * crossing into any other file system. 0, or -1 when something stayed.
  */
 int
 pod_volume_teardown(const char *poddir)
 {
-	struct stat	 st;
-	char		*vols;
-	int		 rc;
+	struct pod_volume_rm	*rm;
+	int			 rc;
 
-	if (lstat(poddir, &st) == -1)
-		return errno == ENOENT ? 0 : -1;
-	xasprintf(&vols, "%s/volumes", poddir);
-	pod_volume_unmount_tree(vols, 0);
-	free(vols);
-	rc = pod_volume_rmtree_at(AT_FDCWD, poddir, st.st_dev, 0);
+	rm = pod_volume_rm_new(poddir);
+	rc = pod_volume_rm_step(rm, SIZE_MAX);
+	pod_volume_rm_free(rm);
 	return rc;
 }

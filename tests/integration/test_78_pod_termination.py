@@ -3,7 +3,9 @@ is killed when the pod's grace period ends (not before), one that exits on
 SIGTERM goes at once, a preStop hook runs before the stop; an orphan (a
 pod removed while edgesite was down) is found by the relist and removed,
 and edgesite stopped with SIGTERM leaves its pods running."""
+import glob
 import os
+import re
 import time
 
 from containerd import containerd  # noqa: F401
@@ -90,3 +92,33 @@ def test_orphans_are_removed(containerd, edgesite_factory):
     st = wait_status(es, "default", keep, running)
     assert st["containerStatuses"][0]["containerID"] == cid
     assert len(sandboxes(containerd, "default", keep)) == 1
+
+
+def test_large_empty_dir_goes_in_steps(containerd, edgesite_factory):
+    """A deleted pod's folders are removed a few hundred entries per loop
+    turn, not at once inside the planner: 20000 files of an emptyDir take
+    many steps, the loop answers meanwhile, and the pod is "removed" only
+    once its folder is gone."""
+    es = edgesite_factory(runtime_yaml(containerd))
+    fill = ("mkdir -p /data/d && cd /data/d && i=0; "
+            "while [ $i -lt 20000 ]; do : > f$i; i=$((i+1)); done; "
+            "touch /data/done; sleep 1000")
+    mount = "    volumeMounts:\n    - {name: data, mountPath: /data}\n"
+    vol = "  volumes:\n  - name: data\n    emptyDir: {}\n"
+    write_manifest(es, "big.yaml", busybox_pod(
+        "big", ["sh", "-c", fill], extra_container=mount, extra_spec=vol,
+        grace=1))
+    es.start()
+    name = static_name("big")
+    wait_status(es, "default", name, running)
+    done = wait_for(lambda: glob.glob(os.path.join(
+        es.state_dir, "pods", "*", "volumes", "kubernetes.io~empty-dir",
+        "data", "done")), timeout=120, what="20000 files written")
+    poddir = done[0].split("/volumes/")[0]
+    remove_manifest(es, "big.yaml")
+    m = es.wait_log(r"pod default/%s: removed %s in (\d+) steps" % (
+        name, re.escape(poddir)), timeout=60)
+    assert int(m.group(1)) > 20000 // 256, m.group(1)
+    es.wait_log(r"pod default/%s: removed\n" % name, timeout=10)
+    assert not os.path.exists(poddir)
+    assert es.get("/healthz")[0] == 200

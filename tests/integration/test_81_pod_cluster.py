@@ -143,12 +143,14 @@ def test_env_from_secret_and_configmap(kube_cluster, containerd, node):
     create(kube_cluster, {"apiVersion": "v1", "kind": "ConfigMap",
                           "metadata": {"name": cm, "namespace": "default"},
                           "data": {"color": "blue"}})
-    # the secret is missing: the container cannot be made yet
+    # the secret is missing: the container cannot be made yet (a first
+    # try may have found no configmap either, when it came after the pod)
     p = wait_pod(kube_cluster, "env", lambda p: any(
         cs["state"].get("waiting", {}).get("reason") ==
-        "CreateContainerConfigError"
+        "CreateContainerConfigError" and
+        "secret" in cs["state"]["waiting"].get("message", "")
         for cs in p.get("status", {}).get("containerStatuses", [])),
-        what="CreateContainerConfigError")
+        what="CreateContainerConfigError for the secret")
     msg = p["status"]["containerStatuses"][0]["state"]["waiting"]["message"]
     assert msg == 'secret "%s" not found' % sec
     create(kube_cluster, {"apiVersion": "v1", "kind": "Secret",

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +265,50 @@ test_failures(void)
 	pod_volume_teardown(poddir);
 }
 
+/* A large folder goes in bounded steps; links are removed, not followed. */
+static void
+test_steps(void)
+{
+	struct pod_volume_rm	*rm;
+	char			 dir[512], f[600], keep[512];
+	int			 i, rc, steps = 0;
+
+	snprintf(dir, sizeof(dir), "%s/pods/u3", tmpdir);
+	snprintf(keep, sizeof(keep), "%s/keep", tmpdir);
+	CHECK(pod_volume_mkdirs(dir, 0755) == 0);
+	CHECK(mkdir(keep, 0755) == 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(f, sizeof(f), "%s/sub%d", dir, i % 4);
+		if (i < 4)
+			CHECK(mkdir(f, 0755) == 0);
+		snprintf(f, sizeof(f), "%s/sub%d/f%d", dir, i % 4, i);
+		CHECK(close(open(f, O_CREAT | O_WRONLY, 0644)) == 0);
+	}
+	snprintf(f, sizeof(f), "%s/link", dir);
+	CHECK(symlink(keep, f) == 0);
+	rm = pod_volume_rm_new(dir);
+	while ((rc = pod_volume_rm_step(rm, 10)) == 1)
+		steps++;
+	pod_volume_rm_free(rm);
+	CHECK(rc == 0);
+	/* 100 files, 4 folders, a link and the top: more than 10 steps */
+	CHECK(steps >= 10);
+	CHECK(access(dir, F_OK) == -1);
+	CHECK(access(keep, F_OK) == 0);
+	/* a missing folder is done at once; a half-done removal frees */
+	rm = pod_volume_rm_new(dir);
+	CHECK(pod_volume_rm_step(rm, 10) == 0);
+	pod_volume_rm_free(rm);
+	CHECK(mkdir(dir, 0755) == 0);
+	snprintf(f, sizeof(f), "%s/a", dir);
+	CHECK(mkdir(f, 0755) == 0);
+	rm = pod_volume_rm_new(dir);
+	CHECK(pod_volume_rm_step(rm, 2) == 1);
+	pod_volume_rm_free(rm);
+	CHECK(pod_volume_teardown(dir) == 0);
+	CHECK(access(dir, F_OK) == -1);
+}
+
 int
 main(void)
 {
@@ -279,6 +324,7 @@ main(void)
 	test_atomic();
 	test_setup();
 	test_failures();
+	test_steps();
 	pod_volume_teardown(tmpdir);
 	return unit_done();
 }

@@ -24,12 +24,12 @@
 #include "core/health.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/node.h"
 #include "core/notify.h"
 #include "core/version.h"
 #include "core/xmalloc.h"
 #include "cri/cri.h"
 #include "kube/kube.h"
-#include "kube/kube_int.h"
 #include "mqtt/mqtt.h"
 #include "pod/pod.h"
 #include "store/store.h"
@@ -39,6 +39,7 @@ struct edgesite {
 	struct event_base	*base;
 	const char		*conf_path;
 	struct conf		*conf;		/* the running configuration */
+	struct node_ident	 node;		/* name, cluster mode */
 	int			 verbose;	/* -v count */
 	struct store		*store;
 	struct api		*api;
@@ -270,8 +271,8 @@ edgesite_cri_cb(enum cri_state st, void *arg)
 {
 	struct edgesite	*es = arg;
 
-	if (st == CRI_READY && es->kube != NULL && es->kube->nodest != NULL)
-		kube_node_set_runtime_version(es->kube->nodest,
+	if (st == CRI_READY)
+		kube_set_runtime_version(es->kube,
 		    cri_runtime_version(es->cri));
 }
 
@@ -281,6 +282,8 @@ edgesite_start(struct edgesite *es)
 {
 	const char	*errstr;
 
+	if (node_ident_init(&es->node, es->conf, &errstr) == -1)
+		fatalx("node: %s", errstr);
 	if ((es->store = store_open(es->base, es->conf->state_dir,
 	    &errstr)) == NULL)
 		fatalx("store: %s", errstr);
@@ -289,7 +292,7 @@ edgesite_start(struct edgesite *es)
 	    &errstr)) == NULL)
 		fatalx("local api: %s", errstr);
 	health_set("api", HEALTH_OK, es->conf->api_listen);
-	if ((es->mqtt = mqtt_new(es->base, es->conf, es->store,
+	if ((es->mqtt = mqtt_new(es->base, es->conf, es->store, &es->node,
 	    &errstr)) == NULL)
 		fatalx("mqtt: %s", errstr);
 	api_metrics_add(es->api, "store", store_metrics, es->store);
@@ -297,13 +300,12 @@ edgesite_start(struct edgesite *es)
 	if ((es->cri = cri_new(es->base, es->conf, &errstr)) == NULL)
 		fatalx("cri: %s", errstr);
 	cri_watch(es->cri, edgesite_cri_cb, es);
-	es->kube = kube_new(es->base, es->conf, es->store, &errstr);
+	es->kube = kube_new(es->base, es->conf, es->store, &es->node, &errstr);
 	if (es->kube == NULL && errstr != NULL)
 		fatalx("kube: %s", errstr);
-	es->pods = pod_new(es->base, es->conf, es->store, es->cri, es->kube);
+	es->pods = pod_new(es->base, es->conf, es->store, es->cri, &es->node);
 	if ((es->twin = twin_new(es->base, es->conf, es->store, es->mqtt,
-	    es->kube, es->kube != NULL ? kube_node_name(es->kube) : NULL,
-	    &errstr)) == NULL)
+	    &es->node, &errstr)) == NULL)
 		fatalx("twin: %s", errstr);
 	log_info("edgesite %s started: state %s, local api on %s, %s",
 	    version_string(), es->conf->state_dir, es->conf->api_listen,
@@ -327,6 +329,7 @@ edgesite_finish(struct edgesite *es)
 			event_free(es->ev_sig[i]);
 	health_clear();
 	event_base_free(es->base);
+	node_ident_clear(&es->node);
 	conf_free(es->conf);
 	log_info("stopped");
 }

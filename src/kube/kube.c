@@ -1,28 +1,26 @@
 /*
- * The kube room's wiring: reads the credentials, picks the node name,
- * creates the apiserver client and every part that talks to it (the
- * reflectors of the node's pods, its Node, services, endpoint slices and
- * devices; the configmaps and secrets the pods reference; node status, the
- * Lease and the outbox), and tracks whether the apiserver is reachable,
- * which every part reports after each request. Coming back online kicks
- * the outbox, the node status, the Lease and the waiting reflectors. This
+ * The kube room's wiring: reads the credentials, creates the apiserver
+ * client and every part that talks to it (the reflectors of the node's
+ * pods, its Node, services, endpoint slices and devices; the configmaps
+ * and secrets the pods reference; node status, the Lease and the outbox
+ * sender), and tracks whether the apiserver is reachable, which every
+ * part reports after each request. Coming back online kicks the outbox,
+ * the node status, the Lease and the waiting reflectors. The node's name
+ * and whether it is in a cluster come from main() (core/node.h). This
  * file owns struct kube (kube_int.h) and the last reason the apiserver was
  * unreachable. The health part "kube" tells /readyz the connection and
  * each reflector's state.
  */
 #include "config.h"
 
-#include <ctype.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/conf.h"
-#include "core/dnsname.h"
 #include "core/health.h"
 #include "core/log.h"
+#include "core/node.h"
 #include "core/xmalloc.h"
 #include "kube/kube.h"
 #include "kube/kube_http.h"
@@ -58,40 +56,6 @@ static const struct kube_resource kube_res_devicemodels = {
 	"devicemodels.devices.kubeedge.io",
 	"/apis/devices.kubeedge.io/v1alpha1", "devicemodels", 1
 };
-
-/*
- * node-name as given, else hostname-override or the hostname lowercased
- * (as a kubelet does). NULL with *errstr when unusable.
- */
-static char *
-kube_pick_node_name(const struct conf *c, const char **errstr)
-{
-	char	 host[HOST_NAME_MAX + 1], *name, *p;
-
-	if (c->node_name != NULL && *c->node_name != '\0')
-		name = xstrdup(c->node_name);
-	else {
-		if (c->hostname_override != NULL &&
-		    *c->hostname_override != '\0')
-			name = xstrdup(c->hostname_override);
-		else if (gethostname(host, sizeof(host)) == 0) {
-			host[sizeof(host) - 1] = '\0';
-			name = xstrdup(host);
-		} else {
-			*errstr = "cannot read the hostname";
-			return NULL;
-		}
-		for (p = name; *p != '\0'; p++)
-			*p = (char)tolower((unsigned char)*p);
-	}
-	/* A node name must be a lowercase DNS subdomain. */
-	if (!dnsname_subdomain(name)) {
-		*errstr = "the node name is not a lowercase DNS subdomain";
-		free(name);
-		return NULL;
-	}
-	return name;
-}
 
 /* Appends "name: state" of a reflector to a health detail. */
 static void
@@ -216,25 +180,23 @@ kube_reflectors_new(struct kube *k)
 /* Standalone (NULL, *errstr NULL) unless a master or kubeconfig is set. */
 struct kube *
 kube_new(struct event_base *base, const struct conf *conf,
-    struct store *store, const char **errstr)
+    struct store *store, const struct node_ident *node, const char **errstr)
 {
 	struct kube	*k;
 	const char	*kubeconfig = conf->kube_kubeconfig;
 
 	*errstr = NULL;
+	if (!node->cluster)
+		return NULL;
 	if (kubeconfig != NULL && *kubeconfig == '\0')
 		kubeconfig = NULL;
-	if (kubeconfig == NULL && (conf->kube_master == NULL ||
-	    conf->kube_master[0] == NULL))
-		return NULL;
 	k = xcalloc(1, sizeof(*k));
 	k->base = base;
 	k->conf = conf;
 	k->store = store;
+	k->node_name = node->name;
 	if (kube_config_load(kubeconfig, conf->kube_master, &k->auth,
 	    errstr) == -1)
-		goto fail;
-	if ((k->node_name = kube_pick_node_name(conf, errstr)) == NULL)
 		goto fail;
 	if ((k->client = kube_client_new(base, &k->auth, (int)conf->kube_qps,
 	    (int)conf->kube_burst, errstr)) == NULL)
@@ -282,16 +244,23 @@ kube_free(struct kube *k)
 	if (k->client != NULL)
 		kube_client_free(k->client);
 	kube_auth_clear(&k->auth);
-	free(k->node_name);
 	free(k->why);
 	free(k);
 }
 
-/* The name every part uses for this node. */
-const char *
-kube_node_name(struct kube *k)
+void
+kube_set_runtime_version(struct kube *k, const char *version)
 {
-	return k->node_name;
+	if (k != NULL && k->nodest != NULL)
+		kube_node_set_runtime_version(k->nodest, version);
+}
+
+void
+kube_get_outbox_stats(struct kube *k, struct kube_outbox_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (k != NULL && k->outbox != NULL)
+		kube_outbox_get_stats(k->outbox, st);
 }
 
 void

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "kube/kube.h"
 #include "kube/kube_config.h"
 
 struct event_base;
@@ -20,6 +21,7 @@ struct kube_lease;
 struct kube_outbox;
 struct kube_resp;
 struct kube_refs;
+struct node_ident;
 
 /* What a reflector watches. */
 struct kube_resource {
@@ -35,7 +37,7 @@ struct kube {
 	struct store		*store;
 	struct kube_auth	 auth;
 	struct kube_client	*client;
-	char			*node_name;
+	const char		*node_name;	/* the node_ident's */
 	int			 online;	/* last request reached the apiserver */
 	char			*why;		/* why offline, or NULL */
 	int			 told;		/* the disconnection was logged */
@@ -75,50 +77,19 @@ void	 kube_lease_free(struct kube_lease *);
 void	 kube_lease_kick(struct kube_lease *);
 
 /*
- * kube_outbox.c: durable upstream writes, one per target (x/<target> in
- * the store, newer replaces older), sent when online with back-off.
+ * kube_outbox.c: sends the records of the x/ key family (one per
+ * target, newer replaces older) when online, with back-off.
  */
 struct kube_outbox *kube_outbox_new(struct kube *);
 void	 kube_outbox_free(struct kube_outbox *);
 /* Back online: send what waited for the apiserver now. */
 void	 kube_outbox_kick(struct kube_outbox *);
 
+/* The counters of kube_get_outbox_stats. */
+void	 kube_outbox_get_stats(struct kube_outbox *,
+	    struct kube_outbox_stats *);
+
 /* kube_node.c: the Node's uid (the Lease's owner), NULL before registration. */
 const char *kube_node_uid(struct kube_node *);
-
-/*
- * kube_outbox.c: stores the write for target (x/<target>), replacing any
- * older one, then sends it when online. body may be NULL. 0, or -1 when
- * the store refused it.
- */
-int	 kube_outbox_put(struct kube_outbox *, const char *target,
-	    const char *method, const char *path, const char *content_type,
-	    const char *body);
-/*
- * Pod status: a merge patch of pods/<name>/status carrying metadata.uid as
- * a precondition; status_json is the status object as JSON text. 0 or -1.
- */
-int	 kube_outbox_pod_status(struct kube_outbox *, const char *ns,
-	    const char *name, const char *uid, const char *status_json);
-/* Deletes the pod with grace period 0 and a uid precondition, via the outbox. */
-int	 kube_pod_finalize(struct kube *, const char *ns, const char *name,
-	    const char *uid);
-
-/* The object an Event is about. */
-struct kube_objref {
-	const char	*api_version;	/* "v1" */
-	const char	*kind;		/* "Pod", "Node" */
-	const char	*ns;		/* NULL or "" when cluster-scoped */
-	const char	*name;
-	const char	*uid;		/* may be NULL */
-	const char	*field_path;	/* "spec.containers{app}", or NULL */
-};
-/*
- * Posts a core/v1 Event in ns, best effort: dropped (-1) when offline,
- * never stored. type is "Normal" or "Warning".
- */
-int	 kube_event_post(struct kube *, const char *ns,
-	    const struct kube_objref *, const char *type, const char *reason,
-	    const char *message);
 
 #endif

@@ -1,23 +1,27 @@
 /*
- * The durable outbox: upstream writes (pod status, pod deletion, device
- * status) are stored before they are sent, one per target under
- * x/<target> as {"method","path","contentType","body","attempts"}, a newer
- * write replacing an older one for the same target. Each target has at
- * most one request in flight. A 2xx answer, or a permanent failure (the
- * object is gone, a precondition failed, the write is invalid), deletes
- * the entry; a 5xx or 429 retries with back-off, obeying Retry-After
- * (coming back online does not cut that short); a transport failure waits
- * for the apiserver, probing it now and then with one entry. Entries
- * survive a restart: the outbox scans x/ when it starts.
- * This file owns struct kube_outbox and its entries; the store holds the
- * writes themselves. Events (kube_event_post) are best effort and bypass
- * the store.
+ * The outbox sender: the consumer of the x/ key family (store_outbox.h).
+ * Rooms add their upstream writes (pod status, pod deletion, mirror pods,
+ * Device status, Events) to the store in the same batch as the state they
+ * come from; this file scans x/ when it starts and subscribes to it for
+ * new records, and never builds a body. Each target has at most one
+ * request in flight. A 2xx answer, or a permanent failure (the object is
+ * gone, a precondition failed, the write is invalid), deletes the record,
+ * but only if the stored one is still the one sent (its revision): a
+ * newer record that replaced it meanwhile is sent next. A 409 to an Event
+ * means an earlier send got through before a crash: delivered. A 5xx or
+ * 429 retries with back-off, obeying Retry-After (coming back online does
+ * not cut that short); a transport failure waits for the apiserver,
+ * probing it now and then with one entry. The outbox never rewrites a
+ * record (its own write would wake its subscription): attempts are
+ * counted in memory. Event records are bounded (KUBE_OUTBOX_MAX_EVENTS):
+ * past it the oldest are deleted, logged and counted; no other record is
+ * ever dropped. This file owns struct kube_outbox and its entries.
  */
 #include "config.h"
 
 #include <sys/queue.h>
 
-#include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,15 +31,20 @@
 
 #include "core/backoff.h"
 #include "core/clock.h"
-#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "kube/kube.h"
 #include "kube/kube_http.h"
 #include "kube/kube_int.h"
 #include "store/store.h"
+#include "store/store_outbox.h"
 
 #define KUBE_OUTBOX_PREFIX	STORE_KEY_OUTBOX
+/* Event records kept at most; older ones are deleted past it. */
+#define KUBE_OUTBOX_MAX_EVENTS	1000
+/* At most one log line per this many ms about dropped events. */
+#define KUBE_OUTBOX_DROP_LOG_MS	10000
 /* Requests in flight at once, across targets. */
 #define KUBE_OUTBOX_MAX_INFLIGHT	8
 /* Retry of one entry after a 5xx or 429. */
@@ -78,8 +87,10 @@ struct kube_outbox_entry {
 	char			*path;
 	struct event		*timer;
 	struct backoff		 bo;
-	uint64_t		 gen;		/* bumped by every put */
-	uint64_t		 sent_gen;	/* gen of the request sent */
+	uint64_t		 rev;		/* revision of the newest record seen */
+	uint64_t		 sent_rev;	/* revision of the record sent */
+	uint64_t		 attempts;	/* failed sends of this target */
+	int			 is_event;
 };
 TAILQ_HEAD(kube_outbox_entries, kube_outbox_entry);
 
@@ -90,6 +101,11 @@ struct kube_outbox {
 	struct event			*probe;
 	struct backoff			 probe_bo;
 	struct event			*reap;
+	struct store_sub		*sub;
+	size_t				 nevents;	/* event entries not done */
+	uint64_t			 drop_logged;	/* ms, last drop logged */
+	uint64_t			 drop_unlogged;	/* drops since */
+	struct kube_outbox_stats	 stats;
 };
 
 static void	kube_outbox_entry_fsm(struct kube_outbox_entry *,
@@ -106,13 +122,6 @@ kube_outbox_enter_state(struct kube_outbox_entry *e,
 		    kube_outbox_state_names[e->state],
 		    kube_outbox_state_names[state], why);
 	e->state = state;
-}
-
-/* Arms ev for ms from now. */
-static void
-kube_outbox_arm(struct event *ev, uint64_t ms)
-{
-	clock_timer_add(ev, ms);
 }
 
 /* The entry's retry timer. */
@@ -136,9 +145,10 @@ kube_outbox_find(struct kube_outbox *ob, const char *target)
 	return NULL;
 }
 
-/* A new queued entry for target. */
+/* A new queued entry for target, whose record has revision rev. */
 static struct kube_outbox_entry *
-kube_outbox_entry_new(struct kube_outbox *ob, const char *target)
+kube_outbox_entry_new(struct kube_outbox *ob, const char *target,
+    uint64_t rev)
 {
 	struct kube_outbox_entry	*e;
 
@@ -147,7 +157,11 @@ kube_outbox_entry_new(struct kube_outbox *ob, const char *target)
 	e->target = xstrdup(target);
 	e->key = store_key_outbox(target);
 	e->state = KUBE_OUTBOX_QUEUED;
-	e->gen = 1;
+	e->rev = rev;
+	e->is_event = strncmp(target, STORE_OUTBOX_EVENTS,
+	    strlen(STORE_OUTBOX_EVENTS)) == 0;
+	if (e->is_event)
+		ob->nevents++;
 	e->timer = evtimer_new(ob->k->base, kube_outbox_entry_timer_cb, e);
 	if (e->timer == NULL)
 		fatalx("outbox: cannot create a timer");
@@ -193,6 +207,8 @@ static void
 kube_outbox_entry_done(struct kube_outbox_entry *e, const char *why)
 {
 	evtimer_del(e->timer);
+	if (e->is_event && e->state != KUBE_OUTBOX_DONE)
+		e->ob->nevents--;
 	kube_outbox_enter_state(e, KUBE_OUTBOX_DONE, why);
 	event_active(e->ob->reap, EV_TIMEOUT, 0);
 }
@@ -212,7 +228,11 @@ kube_outbox_entry_done_cb(struct kube_req *req, const struct kube_resp *resp,
 	e->ob->inflight--;
 	if (s >= 200 && s < 300)
 		ev = KUBE_OUTBOX_EV_OK;
-	else if (s == 400 || s == 404 || s == 405 || s == 409 || s == 410 ||
+	else if (s == 409 && e->is_event) {
+		/* sent before a crash, or before its answer was lost */
+		log_debug("outbox %s: already posted", e->target);
+		ev = KUBE_OUTBOX_EV_OK;
+	} else if (s == 400 || s == 404 || s == 405 || s == 409 || s == 410 ||
 	    s == 412 || s == 413 || s == 415 || s == 422)
 		ev = KUBE_OUTBOX_EV_PERMANENT;
 	else if (s > 0)
@@ -231,73 +251,47 @@ kube_outbox_entry_done_cb(struct kube_req *req, const struct kube_resp *resp,
 }
 
 /*
- * Reads the entry's write from the store and starts it. -1 when the entry
- * is gone or unusable (it is then deleted).
+ * Reads the entry's record from the store and starts it. -1 when the
+ * record is gone or unusable (a damaged one is deleted).
  */
 static int
 kube_outbox_entry_send(struct kube_outbox_entry *e)
 {
 	struct kube_outbox	*ob = e->ob;
-	cJSON			*root;
-	const char		*method, *path, *ctype, *body, *errstr;
+	struct store_outbox_rec	 rec;
+	const char		*errstr;
 	char			*val;
 	size_t			 len;
+	uint64_t		 rev;
+	int			 rc;
 
-	if (store_get(ob->k->store, e->key, &val, &len) != 0)
+	if ((rc = store_get_rev(ob->k->store, e->key, &val, &len,
+	    &rev)) != 0) {
+		if (rc == -1)
+			log_warnx("outbox %s: cannot read it, left for the "
+			    "next start", e->target);
 		return -1;
-	root = json_parse(val, len, STORE_MAX_VALUE, &errstr);
-	free(val);
-	method = path = ctype = body = NULL;
-	if (root != NULL) {
-		method = json_get_string(root, "method");
-		path = json_get_string(root, "path");
-		ctype = json_get_string(root, "contentType");
-		body = json_get_string(root, "body");
 	}
-	if (root == NULL || method == NULL || path == NULL) {
-		log_warnx("outbox %s: damaged entry (%s), dropping", e->target,
-		    root == NULL ? errstr : "no method or path");
-		cJSON_Delete(root);
+	rc = store_outbox_parse(val, len, &rec, &errstr);
+	free(val);
+	if (rc == -1) {
+		log_warnx("outbox %s: damaged record (%s), dropping",
+		    e->target, errstr);
+		ob->stats.damaged++;
 		store_delete(ob->k->store, e->key);
 		return -1;
 	}
 	free(e->method);
-	e->method = xstrdup(method);
+	e->method = rec.method;
 	free(e->path);
-	e->path = xstrdup(path);
-	e->sent_gen = e->gen;
-	e->req = kube_http_request(ob->k->client, method, path, body,
-	    body != NULL ? ctype : NULL, 0, kube_outbox_entry_done_cb, e);
+	e->path = rec.path;
+	e->sent_rev = e->rev = rev;
+	e->req = kube_http_request(ob->k->client, rec.method, rec.path,
+	    rec.body, rec.content_type, 0, kube_outbox_entry_done_cb, e);
 	ob->inflight++;
-	cJSON_Delete(root);
+	free(rec.content_type);
+	free(rec.body);
 	return 0;
-}
-
-/* Rewrites the stored entry with its attempts counted, unless replaced. */
-static void
-kube_outbox_count_attempt(struct kube_outbox_entry *e)
-{
-	struct store	*st = e->ob->k->store;
-	cJSON		*root;
-	const char	*errstr;
-	char		*val, *out;
-	size_t		 len;
-	int64_t		 n;
-
-	if (e->gen != e->sent_gen || store_get(st, e->key, &val, &len) != 0)
-		return;
-	root = json_parse(val, len, STORE_MAX_VALUE, &errstr);
-	free(val);
-	if (root == NULL)
-		return;
-	if (json_get_int(root, "attempts", &n) == -1)
-		n = 0;
-	cJSON_DeleteItemFromObjectCaseSensitive(root, "attempts");
-	cJSON_AddNumberToObject(root, "attempts", (double)(n + 1));
-	out = json_print(root);
-	cJSON_Delete(root);
-	store_put(st, e->key, out, strlen(out));
-	free(out);
 }
 
 /*
@@ -307,11 +301,23 @@ kube_outbox_count_attempt(struct kube_outbox_entry *e)
 static void
 kube_outbox_entry_finish(struct kube_outbox_entry *e, const char *why)
 {
-	if (e->gen != e->sent_gen) {
-		kube_outbox_enter_state(e, KUBE_OUTBOX_QUEUED, "replaced");
-		return;
+	struct store	*st = e->ob->k->store;
+	char		*val;
+	size_t		 len;
+	uint64_t	 rev;
+	int		 rc;
+
+	if ((rc = store_get_rev(st, e->key, &val, &len, &rev)) == 0) {
+		free(val);
+		if (rev != e->sent_rev) {
+			e->rev = rev;
+			e->attempts = 0;
+			kube_outbox_enter_state(e, KUBE_OUTBOX_QUEUED,
+			    "replaced");
+			return;
+		}
+		store_delete(st, e->key);
 	}
-	store_delete(e->ob->k->store, e->key);
 	kube_outbox_entry_done(e, why);
 }
 
@@ -326,6 +332,7 @@ kube_outbox_log_permanent(struct kube_outbox_entry *e)
 		log_debug("outbox %s: already deleted", e->target);
 		return;
 	}
+	e->ob->stats.refused++;
 	log_warnx("outbox %s: %s %s failed for good: HTTP %d %s, dropping",
 	    e->target, e->method, e->path, e->resp->status,
 	    log_escape(e->resp->body, e->resp->len, esc, sizeof(esc)));
@@ -343,13 +350,14 @@ kube_outbox_entry_backoff(struct kube_outbox_entry *e)
 	if (e->resp->retry_after_ms > delay)
 		delay = e->resp->retry_after_ms < KUBE_OUTBOX_RETRY_MAX_MS ?
 		    e->resp->retry_after_ms : KUBE_OUTBOX_RETRY_MAX_MS;
-	log_warnx("outbox %s: %s %s: HTTP %d %s, retrying in %llu ms",
-	    e->target, e->method, e->path, e->resp->status,
-	    log_escape(e->resp->body, e->resp->len, esc, sizeof(esc)),
-	    (unsigned long long)delay);
-	kube_outbox_count_attempt(e);
+	e->attempts++;
+	e->ob->stats.retries++;
+	log_warnx("outbox %s: %s %s: HTTP %d %s, attempt %" PRIu64
+	    ", retrying in %llu ms", e->target, e->method, e->path,
+	    e->resp->status, log_escape(e->resp->body, e->resp->len, esc,
+	    sizeof(esc)), e->attempts, (unsigned long long)delay);
 	kube_outbox_enter_state(e, KUBE_OUTBOX_WAITING, "retry");
-	kube_outbox_arm(e->timer, delay);
+	clock_timer_add(e->timer, delay);
 }
 
 /* The state machine of one entry. */
@@ -369,6 +377,7 @@ kube_outbox_entry_fsm(struct kube_outbox_entry *e, enum kube_outbox_event ev)
 		switch (ev) {
 		case KUBE_OUTBOX_EV_OK:
 			backoff_ok(&e->bo);
+			e->ob->stats.sent++;
 			kube_outbox_entry_finish(e, "delivered");
 			break;
 		case KUBE_OUTBOX_EV_PERMANENT:
@@ -379,7 +388,7 @@ kube_outbox_entry_fsm(struct kube_outbox_entry *e, enum kube_outbox_event ev)
 			kube_outbox_entry_backoff(e);
 			break;
 		case KUBE_OUTBOX_EV_OFFLINE:
-			kube_outbox_count_attempt(e);
+			e->attempts++;
 			kube_outbox_enter_state(e, KUBE_OUTBOX_QUEUED,
 			    "offline");
 			break;
@@ -431,24 +440,29 @@ kube_outbox_probe_cb(int fd, short events, void *arg)
 
 /*
  * Sends queued entries, up to the in-flight limit, when the apiserver is
- * reachable; otherwise, with entries left and nothing in flight, arms the
+ * reachable, Events last so a backlog of them does not hold up a pod's
+ * status; otherwise, with entries left and nothing in flight, arms the
  * probe with back-off.
  */
 static void
 kube_outbox_drain(struct kube_outbox *ob, int reachable)
 {
 	struct kube_outbox_entry	*e, *next;
-	int				 queued = 0;
+	int				 queued = 0, events;
 
 	if (reachable) {
 		backoff_reset(&ob->probe_bo);
-		for (e = TAILQ_FIRST(&ob->entries); e != NULL; e = next) {
-			next = TAILQ_NEXT(e, entry);
-			if (e->state != KUBE_OUTBOX_QUEUED)
-				continue;
-			if (ob->inflight >= KUBE_OUTBOX_MAX_INFLIGHT)
-				return;
-			kube_outbox_entry_fsm(e, KUBE_OUTBOX_EV_SEND);
+		for (events = 0; events < 2; events++) {
+			for (e = TAILQ_FIRST(&ob->entries); e != NULL;
+			    e = next) {
+				next = TAILQ_NEXT(e, entry);
+				if (e->state != KUBE_OUTBOX_QUEUED ||
+				    e->is_event != events)
+					continue;
+				if (ob->inflight >= KUBE_OUTBOX_MAX_INFLIGHT)
+					return;
+				kube_outbox_entry_fsm(e, KUBE_OUTBOX_EV_SEND);
+			}
 		}
 		return;
 	}
@@ -457,19 +471,108 @@ kube_outbox_drain(struct kube_outbox *ob, int reachable)
 			queued = 1;
 	}
 	if (queued && ob->inflight == 0 && !evtimer_pending(ob->probe, NULL))
-		kube_outbox_arm(ob->probe, backoff_next(&ob->probe_bo));
+		clock_timer_add(ob->probe, backoff_next(&ob->probe_bo));
 }
 
-/* Scan of x/ at start: one queued entry per stored write. */
-static int
-kube_outbox_scan_cb(const char *key, const char *val, size_t len, void *arg)
+/* The oldest event entry not in flight, or NULL. */
+static struct kube_outbox_entry *
+kube_outbox_oldest_event(struct kube_outbox *ob)
 {
-	struct kube_outbox	*ob = arg;
-	const char		*target = key + strlen(KUBE_OUTBOX_PREFIX);
+	struct kube_outbox_entry	*e, *old = NULL;
 
-	if (*target != '\0' && kube_outbox_find(ob, target) == NULL)
-		kube_outbox_entry_new(ob, target);
+	TAILQ_FOREACH(e, &ob->entries, entry) {
+		if (e->is_event && (e->state == KUBE_OUTBOX_QUEUED ||
+		    e->state == KUBE_OUTBOX_WAITING) &&
+		    (old == NULL || e->rev < old->rev))
+			old = e;
+	}
+	return old;
+}
+
+/* Logs dropped events, at most once every KUBE_OUTBOX_DROP_LOG_MS. */
+static void
+kube_outbox_log_drop(struct kube_outbox *ob, const char *target)
+{
+	uint64_t	now = clock_mono_ms();
+
+	ob->drop_unlogged++;
+	if (ob->drop_logged != 0 &&
+	    now - ob->drop_logged < KUBE_OUTBOX_DROP_LOG_MS)
+		return;
+	log_warnx("outbox: more than %d events waiting, dropped %" PRIu64
+	    " of the oldest (last %s)", KUBE_OUTBOX_MAX_EVENTS,
+	    ob->drop_unlogged, target);
+	ob->drop_logged = now;
+	ob->drop_unlogged = 0;
+}
+
+/* Past KUBE_OUTBOX_MAX_EVENTS, the oldest event records go. */
+static void
+kube_outbox_bound_events(struct kube_outbox *ob)
+{
+	struct kube_outbox_entry	*e;
+
+	while (ob->nevents > KUBE_OUTBOX_MAX_EVENTS &&
+	    (e = kube_outbox_oldest_event(ob)) != NULL) {
+		store_delete(ob->k->store, e->key);
+		ob->stats.events_dropped++;
+		kube_outbox_log_drop(ob, e->target);
+		kube_outbox_entry_done(e, "too many events");
+	}
+}
+
+/* A record for target, of revision rev, is in the store. */
+static void
+kube_outbox_record(struct kube_outbox *ob, const char *target, uint64_t rev)
+{
+	struct kube_outbox_entry	*e;
+
+	if (*target == '\0')
+		return;
+	if ((e = kube_outbox_find(ob, target)) == NULL) {
+		e = kube_outbox_entry_new(ob, target, rev);
+		if (e->is_event)
+			kube_outbox_bound_events(ob);
+	} else if (rev > e->rev) {
+		/* one in flight is compared with the store when it ends */
+		e->rev = rev;
+		e->attempts = 0;
+	}
+}
+
+/* Scan of x/ at start: one queued entry per stored record. */
+static int
+kube_outbox_scan_cb(const char *key, const char *val, size_t len,
+    uint64_t rev, void *arg)
+{
+	kube_outbox_record(arg, key + strlen(KUBE_OUTBOX_PREFIX), rev);
 	return 0;
+}
+
+/*
+ * A record was added, replaced or deleted (by a room, or by this file:
+ * its own deletes find their entry done already).
+ */
+static void
+kube_outbox_change_cb(const struct store_change *ch, void *arg)
+{
+	struct kube_outbox		*ob = arg;
+	struct kube_outbox_entry	*e;
+	const char			*target;
+
+	target = ch->key + strlen(KUBE_OUTBOX_PREFIX);
+	if (ch->type != STORE_CHANGE_DELETED) {
+		log_trace(LOG_SUB_KUBE, "outbox %s: record at revision %"
+		    PRIu64, target, ch->revision);
+		kube_outbox_record(ob, target, ch->revision);
+		kube_outbox_drain(ob, ob->k->online);
+		return;
+	}
+	/* withdrawn: one in flight finds it gone when it ends */
+	e = kube_outbox_find(ob, target);
+	if (e != NULL && (e->state == KUBE_OUTBOX_QUEUED ||
+	    e->state == KUBE_OUTBOX_WAITING))
+		kube_outbox_entry_done(e, "withdrawn");
 }
 
 struct kube_outbox *
@@ -488,15 +591,19 @@ kube_outbox_new(struct kube *k)
 		fatalx("outbox: cannot create events");
 	backoff_init(&ob->probe_bo, KUBE_OUTBOX_PROBE_MIN_MS,
 	    KUBE_OUTBOX_PROBE_MAX_MS, KUBE_OUTBOX_STABLE_MS);
-	if (store_scan(k->store, KUBE_OUTBOX_PREFIX, kube_outbox_scan_cb,
-	    ob) == -1)
+	/* subscribed first: nothing committed after the scan is missed */
+	ob->sub = store_subscribe(k->store, KUBE_OUTBOX_PREFIX,
+	    kube_outbox_change_cb, ob);
+	if (store_scan_rev(k->store, KUBE_OUTBOX_PREFIX, NULL,
+	    kube_outbox_scan_cb, ob) == -1)
 		log_warnx("outbox: cannot scan the store, older writes wait");
 	TAILQ_FOREACH(e, &ob->entries, entry)
-		n++;
+		if (e->state != KUBE_OUTBOX_DONE)
+			n++;
 	if (n > 0) {
 		log_info("outbox: %zu writes kept from before", n);
 		/* Try at once, on the loop: online or not, one probe tells. */
-		kube_outbox_arm(ob->probe, 0);
+		clock_timer_add(ob->probe, 0);
 	}
 	return ob;
 }
@@ -508,6 +615,7 @@ kube_outbox_free(struct kube_outbox *ob)
 
 	if (ob == NULL)
 		return;
+	store_unsubscribe(ob->sub);
 	while ((e = TAILQ_FIRST(&ob->entries)) != NULL) {
 		TAILQ_REMOVE(&ob->entries, e, entry);
 		kube_outbox_entry_free(e);
@@ -517,6 +625,20 @@ kube_outbox_free(struct kube_outbox *ob)
 	if (ob->reap != NULL)
 		event_free(ob->reap);
 	free(ob);
+}
+
+/* The counters, and the entries waiting now. */
+void
+kube_outbox_get_stats(struct kube_outbox *ob, struct kube_outbox_stats *st)
+{
+	struct kube_outbox_entry	*e;
+
+	*st = ob->stats;
+	st->queued = 0;
+	st->events = ob->nevents;
+	TAILQ_FOREACH(e, &ob->entries, entry)
+		if (e->state != KUBE_OUTBOX_DONE)
+			st->queued++;
 }
 
 /*
@@ -532,200 +654,3 @@ kube_outbox_kick(struct kube_outbox *ob)
 	kube_outbox_drain(ob, 1);
 }
 
-int
-kube_outbox_put(struct kube_outbox *ob, const char *target,
-    const char *method, const char *path, const char *content_type,
-    const char *body)
-{
-	struct kube_outbox_entry	*e;
-	cJSON				*root;
-	char				*key, *out;
-	int				 rc;
-
-	if (ob == NULL || target == NULL || *target == '\0' ||
-	    method == NULL || path == NULL)
-		return -1;
-	root = cJSON_CreateObject();
-	cJSON_AddStringToObject(root, "method", method);
-	cJSON_AddStringToObject(root, "path", path);
-	if (content_type != NULL)
-		cJSON_AddStringToObject(root, "contentType", content_type);
-	if (body != NULL)
-		cJSON_AddStringToObject(root, "body", body);
-	cJSON_AddNumberToObject(root, "attempts", 0);
-	out = json_print(root);
-	cJSON_Delete(root);
-	key = store_key_outbox(target);
-	rc = store_put(ob->k->store, key, out, strlen(out));
-	free(key);
-	free(out);
-	if (rc == -1)
-		return -1;
-
-	if ((e = kube_outbox_find(ob, target)) == NULL)
-		e = kube_outbox_entry_new(ob, target);
-	else
-		e->gen++;
-	log_trace(LOG_SUB_KUBE, "outbox %s: %s %s stored", target, method,
-	    path);
-	if (e->state == KUBE_OUTBOX_QUEUED)
-		kube_outbox_drain(ob, ob->k->online);
-	return 0;
-}
-
-/* A namespace or name as a path segment: a DNS subdomain. */
-static int
-kube_outbox_name_ok(const char *s)
-{
-	return dnsname_subdomain(s);
-}
-
-int
-kube_outbox_pod_status(struct kube_outbox *ob, const char *ns,
-    const char *name, const char *uid, const char *status_json)
-{
-	cJSON		*root, *status;
-	const char	*errstr;
-	char		*body, *path, *target;
-	int		 rc;
-
-	if (!kube_outbox_name_ok(ns) || !kube_outbox_name_ok(name) ||
-	    uid == NULL || status_json == NULL)
-		return -1;
-	status = json_parse(status_json, strlen(status_json),
-	    JSON_MAX_DOCUMENT, &errstr);
-	if (!cJSON_IsObject(status)) {
-		log_warnx("outbox: status of pod %s/%s is not an object: %s",
-		    ns, name, status == NULL ? errstr : "wrong type");
-		cJSON_Delete(status);
-		return -1;
-	}
-	root = cJSON_CreateObject();
-	/* The uid makes the patch fail (409) if the pod was recreated. */
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "metadata"),
-	    "uid", uid);
-	cJSON_AddItemToObject(root, "status", status);
-	body = json_print(root);
-	cJSON_Delete(root);
-	xasprintf(&path, "/api/v1/namespaces/%s/pods/%s/status", ns, name);
-	xasprintf(&target, "pods/%s/%s/status", ns, name);
-	rc = kube_outbox_put(ob, target, "PATCH", path,
-	    "application/merge-patch+json", body);
-	free(target);
-	free(path);
-	free(body);
-	return rc;
-}
-
-int
-kube_pod_finalize(struct kube *k, const char *ns, const char *name,
-    const char *uid)
-{
-	cJSON	*root;
-	char	*body, *path, *target;
-	int	 rc;
-
-	if (!kube_outbox_name_ok(ns) || !kube_outbox_name_ok(name) ||
-	    uid == NULL)
-		return -1;
-	root = cJSON_CreateObject();
-	cJSON_AddStringToObject(root, "kind", "DeleteOptions");
-	cJSON_AddStringToObject(root, "apiVersion", "v1");
-	cJSON_AddNumberToObject(root, "gracePeriodSeconds", 0);
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(root,
-	    "preconditions"), "uid", uid);
-	body = json_print(root);
-	cJSON_Delete(root);
-	xasprintf(&path, "/api/v1/namespaces/%s/pods/%s", ns, name);
-	xasprintf(&target, "pods/%s/%s/delete", ns, name);
-	rc = kube_outbox_put(k->outbox, target, "DELETE", path,
-	    "application/json", body);
-	free(target);
-	free(path);
-	free(body);
-	return rc;
-}
-
-/* Completion of an Event post: nothing to retry. */
-static void
-kube_outbox_event_done_cb(struct kube_req *req, const struct kube_resp *resp,
-    void *arg)
-{
-	struct kube	*k = arg;
-
-	if (resp->status < 200 || resp->status >= 300)
-		log_debug("event: not posted: %d %s", resp->status,
-		    resp->errstr != NULL ? resp->errstr : "");
-	kube_set_online(k, resp->status > 0, "event");
-}
-
-/* Adds member name to obj when s is set. */
-static void
-kube_outbox_add_opt(cJSON *obj, const char *name, const char *s)
-{
-	if (s != NULL && *s != '\0')
-		cJSON_AddStringToObject(obj, name, s);
-}
-
-/* The Event object, named as a kubelet names them (<object>.<hex ns>). */
-static char *
-kube_outbox_event_body(struct kube *k, const char *ns,
-    const struct kube_objref *ref, const char *type, const char *reason,
-    const char *message)
-{
-	struct timespec	 now;
-	cJSON		*root, *md, *io, *src;
-	char		*name, *out, ts[64];
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	xasprintf(&name, "%.200s.%llx", ref->name, (unsigned long long)
-	    now.tv_sec * 1000000000ULL + (unsigned long long)now.tv_nsec);
-	clock_rfc3339(now.tv_sec, ts, sizeof(ts));
-	root = cJSON_CreateObject();
-	cJSON_AddStringToObject(root, "apiVersion", "v1");
-	cJSON_AddStringToObject(root, "kind", "Event");
-	md = cJSON_AddObjectToObject(root, "metadata");
-	cJSON_AddStringToObject(md, "name", name);
-	cJSON_AddStringToObject(md, "namespace", ns);
-	io = cJSON_AddObjectToObject(root, "involvedObject");
-	kube_outbox_add_opt(io, "apiVersion", ref->api_version);
-	kube_outbox_add_opt(io, "kind", ref->kind);
-	kube_outbox_add_opt(io, "namespace", ref->ns);
-	kube_outbox_add_opt(io, "name", ref->name);
-	kube_outbox_add_opt(io, "uid", ref->uid);
-	kube_outbox_add_opt(io, "fieldPath", ref->field_path);
-	cJSON_AddStringToObject(root, "reason", reason);
-	cJSON_AddStringToObject(root, "message", message);
-	cJSON_AddStringToObject(root, "type", type);
-	src = cJSON_AddObjectToObject(root, "source");
-	cJSON_AddStringToObject(src, "component", "kubelet");
-	cJSON_AddStringToObject(src, "host", k->node_name);
-	cJSON_AddStringToObject(root, "firstTimestamp", ts);
-	cJSON_AddStringToObject(root, "lastTimestamp", ts);
-	cJSON_AddNumberToObject(root, "count", 1);
-	cJSON_AddStringToObject(root, "reportingComponent", "kubelet");
-	cJSON_AddStringToObject(root, "reportingInstance", k->node_name);
-	out = json_print(root);
-	cJSON_Delete(root);
-	free(name);
-	return out;
-}
-
-int
-kube_event_post(struct kube *k, const char *ns, const struct kube_objref *ref,
-    const char *type, const char *reason, const char *message)
-{
-	char	*body, *path;
-
-	if (!k->online || !kube_outbox_name_ok(ns) || ref == NULL ||
-	    ref->name == NULL || reason == NULL || message == NULL ||
-	    type == NULL)
-		return -1;
-	body = kube_outbox_event_body(k, ns, ref, type, reason, message);
-	xasprintf(&path, "/api/v1/namespaces/%s/events", ns);
-	kube_http_request(k->client, "POST", path, body, "application/json", 0,
-	    kube_outbox_event_done_cb, k);
-	free(path);
-	free(body);
-	return 0;
-}

@@ -13,16 +13,15 @@
 
 #include <sys/queue.h>
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/conf.h"
 #include "core/health.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/node.h"
 #include "core/xmalloc.h"
 #include "mqtt/mqtt.h"
 #include "mqtt/mqtt_broker.h"
@@ -165,34 +164,18 @@ mqtt_external_state_cb(int up, const char *detail, void *arg)
 	mqtt_health(arg);
 }
 
-/* The client id on the external broker: edgesite-<node or host name>. */
-static char *
-mqtt_client_id(const struct conf *conf)
-{
-	char		 host[HOST_NAME_MAX + 1], *id;
-	const char	*name = conf->node_name;
-
-	if (name == NULL || *name == '\0')
-		name = conf->hostname_override;
-	if (name == NULL || *name == '\0') {
-		if (gethostname(host, sizeof(host)) == -1)
-			snprintf(host, sizeof(host), "unknown");
-		host[sizeof(host) - 1] = '\0';
-		name = host;
-	}
-	xasprintf(&id, "edgesite-%s", name);
-	return id;
-}
-
-/* Starts the client of the external broker. -1 with *errstr. */
+/*
+ * Starts the client of the external broker, whose client id is
+ * edgesite-<node name>. -1 with *errstr.
+ */
 static int
 mqtt_start_client(struct mqtt *m, struct event_base *base,
-    const char **errstr)
+    const struct node_ident *node, const char **errstr)
 {
 	char	*id;
 	size_t	 i;
 
-	id = mqtt_client_id(m->conf);
+	xasprintf(&id, "edgesite-%s", node->name);
 	m->client = mqtt_client_new(base, m->conf->mqtt_server, id,
 	    MQTT_KEEPALIVE, (size_t)m->conf->mqtt_session_queue_size,
 	    mqtt_external_msg_cb, mqtt_external_state_cb, m, errstr);
@@ -212,7 +195,7 @@ mqtt_start_client(struct mqtt *m, struct event_base *base,
 
 struct mqtt *
 mqtt_new(struct event_base *base, const struct conf *conf,
-    struct store *store, const char **errstr)
+    struct store *store, const struct node_ident *node, const char **errstr)
 {
 	struct mqtt	*m;
 
@@ -227,7 +210,7 @@ mqtt_new(struct event_base *base, const struct conf *conf,
 		mqtt_broker_set_tap(m->broker, mqtt_tap_cb, m);
 	}
 	if (m->mode != CONF_MQTT_INTERNAL &&
-	    mqtt_start_client(m, base, errstr) == -1)
+	    mqtt_start_client(m, base, node, errstr) == -1)
 		goto fail;
 	mqtt_health(m);
 	return m;

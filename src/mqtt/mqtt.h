@@ -13,6 +13,7 @@ struct event_base;
 struct conf;
 struct metrics_out;
 struct store;
+struct node_ident;
 struct mqtt;
 struct mqtt_sub;
 
@@ -32,7 +33,8 @@ typedef void (*mqtt_msg_cb)(const struct mqtt_msg *, void *arg);
  * broker that is down is not an error (it is retried with back-off).
  */
 struct mqtt	*mqtt_new(struct event_base *, const struct conf *,
-		    struct store *, const char **errstr);
+		    struct store *, const struct node_ident *,
+		    const char **errstr);
 /* Stops listeners (shutdown begins). */
 void		 mqtt_close_listeners(struct mqtt *);
 void		 mqtt_free(struct mqtt *);

@@ -19,11 +19,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
-#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +36,8 @@
 #include "core/health.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/node.h"
 #include "core/xmalloc.h"
-#include "kube/kube.h"
 #include "pod/pod.h"
 #include "pod/pod_cri.h"
 #include "pod/pod_sync.h"
@@ -131,37 +129,15 @@ pod_room_host_ip(const struct conf *c)
 	return xstrdup("127.0.0.1");
 }
 
-/* node-name, hostname-override or the hostname, lowercased (as kube). */
-static char *
-pod_room_node_name(const struct conf *c, struct kube *k)
-{
-	char	 host[HOST_NAME_MAX + 1], *name, *p;
-
-	if (k != NULL)
-		return xstrdup(kube_node_name(k));
-	if (c->node_name != NULL && *c->node_name != '\0')
-		return xstrdup(c->node_name);
-	if (c->hostname_override != NULL && *c->hostname_override != '\0')
-		name = xstrdup(c->hostname_override);
-	else if (gethostname(host, sizeof(host)) == 0) {
-		host[sizeof(host) - 1] = '\0';
-		name = xstrdup(host);
-	} else
-		name = xstrdup("localhost");
-	for (p = name; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return name;
-}
-
 /* The node facts pods see. */
 static void
-pod_room_node(struct pod_room *room)
+pod_room_node(struct pod_room *room, const struct node_ident *ident)
 {
 	struct pod_node	*n = &room->node;
 	long		 pages, psize, cpus;
 
 	n->conf = room->conf;
-	n->node_name = pod_room_node_name(room->conf, room->kube);
+	n->node_name = xstrdup(ident->name);
 	n->host_ip = pod_room_host_ip(room->conf);
 	n->state_dir = room->conf->state_dir;
 	n->resolv = pod_room_read_file("/etc/resolv.conf", POD_RESOLV_MAX);
@@ -615,7 +591,7 @@ pod_room_relist_cb(evutil_socket_t fd, short what, void *arg)
 /* Node facts, the static folder, the subscriptions, then the stored pods. */
 struct pod_room *
 pod_new(struct event_base *base, const struct conf *conf,
-    struct store *store, struct cri *cri, struct kube *kube)
+    struct store *store, struct cri *cri, const struct node_ident *ident)
 {
 	struct pod_room	*room;
 
@@ -624,9 +600,9 @@ pod_new(struct event_base *base, const struct conf *conf,
 	room->conf = conf;
 	room->store = store;
 	room->cri = cri;
-	room->kube = kube;
+	room->cluster = ident->cluster;
 	TAILQ_INIT(&room->pods);
-	pod_room_node(room);
+	pod_room_node(room, ident);
 	if ((room->ev_relist = evtimer_new(base, pod_room_relist_cb,
 	    room)) == NULL || (room->ev_reap = event_new(base, -1, 0,
 	    pod_room_reap_cb, room)) == NULL)

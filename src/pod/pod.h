@@ -17,17 +17,19 @@ struct event_base;
 struct conf;
 struct store;
 struct cri;
-struct kube;
+struct node_ident;
 struct pod_room;
 
 /*
- * Starts the room: reads the static pod folder into the store, takes the
- * stored pods as desired, and reconciles once the runtime is ready. kube
- * is NULL when standalone. Never fails: a missing folder or runtime is
- * waited for.
+ * Starts the room for node: reads the static pod folder into the store,
+ * takes the stored pods as desired, and reconciles once the runtime is
+ * ready. In a cluster (node->cluster) pod status, events, deletions and
+ * mirror pods go upstream as outbox records written with the state they
+ * come from (store_outbox.h); standalone nothing is recorded for upstream.
+ * Never fails: a missing folder or runtime is waited for.
  */
 struct pod_room	*pod_new(struct event_base *, const struct conf *,
-		    struct store *, struct cri *, struct kube *);
+		    struct store *, struct cri *, const struct node_ident *);
 /* Stops every machine and timer; the pods keep running. Accepts NULL. */
 void		 pod_free(struct pod_room *);
 /* One log line per pod with its state (SIGUSR1). */

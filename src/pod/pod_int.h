@@ -321,7 +321,6 @@ struct store;
 struct store_sub;
 struct cri;
 struct cri_call;
-struct kube;
 struct pod_sync;
 struct pod_static;
 struct pod_probe;
@@ -332,7 +331,7 @@ struct pod_room {
 	const struct conf	*conf;
 	struct store		*store;
 	struct cri		*cri;
-	struct kube		*kube;		/* NULL when standalone */
+	int			 cluster;	/* upstream writes are recorded */
 	struct pod_node		 node;
 	int			 cri_ready;
 	struct store_sub	*sub_cluster;

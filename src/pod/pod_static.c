@@ -10,8 +10,11 @@
  * and is stored under s/<ns>/<name>, where the room picks it up; a file
  * removed or no longer valid deletes its pod. In cluster mode each static
  * pod gets a mirror pod in the apiserver (annotation
- * kubernetes.io/config.mirror, owned by the Node), created through the
- * outbox and replaced when it no longer matches; status goes to it.
+ * kubernetes.io/config.mirror, owned by the Node whose uid the stored Node
+ * object tells), created and deleted through outbox records
+ * (store_outbox.h) and replaced when it no longer matches; status goes to
+ * it. Mirrors are checked every POD_STATIC_MIRROR_MS and whenever the
+ * stored Node changes (its uid is known once it is registered).
  */
 #include "config.h"
 
@@ -36,10 +39,10 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
-#include "kube/kube_int.h"
 #include "pod/pod.h"
 #include "pod/pod_int.h"
 #include "store/store.h"
+#include "store/store_outbox.h"
 
 #define POD_STATIC_SCAN_MS	1000
 #define POD_STATIC_MIRROR_MS	10000
@@ -71,6 +74,7 @@ struct pod_static {
 	char					*dir;
 	struct event				*ev_scan;
 	struct event				*ev_mirror;
+	struct store_sub			*node_sub;
 	int					 missing;	/* told */
 	TAILQ_HEAD(, pod_static_file)		 files;
 	TAILQ_HEAD(, pod_static_req)		 reqs;
@@ -613,25 +617,57 @@ pod_static_mirror_body(cJSON *pod, const char *node, const char *node_uid)
 	return body;
 }
 
-/* Creates the mirror pod of the static pod through the outbox. */
+/* Records the creation of the static pod's mirror pod for upstream. */
 static void
 pod_static_mirror_create(struct pod_static *st, cJSON *spod, const char *ns,
     const char *name, const char *node_uid)
 {
-	struct kube	*k = st->room->kube;
-	char		*body, *path, *target;
+	struct store_batch	*b;
+	char			*body;
 
 	body = pod_static_mirror_body(spod, st->room->node.node_name,
 	    node_uid);
-	xasprintf(&path, "/api/v1/namespaces/%s/pods", ns);
-	xasprintf(&target, "pods/%s/%s/mirror", ns, name);
-	if (kube_outbox_put(k->outbox, target, "POST", path,
-	    "application/json", body) == 0)
+	b = store_batch_new(st->room->store);
+	if (store_outbox_mirror_create(b, ns, name, body) == -1) {
+		log_warnx("static pods: %s/%s: no mirror pod (bad name)", ns,
+		    name);
+		store_batch_free(b);
+	} else if (store_batch_commit(b) == 0)
 		log_info("static pods: creating the mirror pod of %s/%s", ns,
 		    name);
-	free(target);
-	free(path);
 	free(body);
+}
+
+/* Records the deletion of a mirror pod (by its uid) for upstream. */
+static int
+pod_static_mirror_delete(struct pod_static *st, const char *ns,
+    const char *name, const char *uid)
+{
+	struct store_batch	*b;
+
+	b = store_batch_new(st->room->store);
+	if (store_outbox_pod_delete(b, ns, name, uid) == -1) {
+		store_batch_free(b);
+		return -1;
+	}
+	return store_batch_commit(b);
+}
+
+/* The uid of this node's Node object in the store, or NULL; caller frees. */
+static char *
+pod_static_node_uid(struct pod_static *st)
+{
+	const char	*uid;
+	cJSON		*node;
+	char		*key, *out;
+
+	key = store_key_object("nodes", "", st->room->node.node_name);
+	node = pod_static_get(st->room, key);
+	free(key);
+	uid = json_get_string(node, "metadata.uid");
+	out = uid != NULL && *uid != '\0' ? xstrdup(uid) : NULL;
+	cJSON_Delete(node);
+	return out;
 }
 
 /* Creates, keeps or deletes the mirror pod of one static pod. */
@@ -639,13 +675,12 @@ void
 pod_static_mirror_check(struct pod_static *st, const char *ns,
     const char *name)
 {
-	struct kube	*k = st->room->kube;
-	const char	*node_uid, *m, *uid, *suid;
+	const char	*m, *uid, *suid;
 	cJSON		*spod, *mpod;
-	char		*skey, *mkey, *rkey;
+	char		*skey, *mkey, *rkey, *node_uid;
 
-	if (k == NULL || k->outbox == NULL || k->nodest == NULL ||
-	    (node_uid = kube_node_uid(k->nodest)) == NULL)
+	if (!st->room->cluster ||
+	    (node_uid = pod_static_node_uid(st)) == NULL)
 		return;
 	skey = store_key_static_pod(ns, name);
 	mkey = store_key_object("pods", ns, name);
@@ -660,7 +695,7 @@ pod_static_mirror_check(struct pod_static *st, const char *ns,
 		/* stale or foreign: delete it; a fresh one follows */
 		xasprintf(&rkey, "delete %s", uid);
 		if (!pod_static_asked(st, rkey) &&
-		    kube_pod_finalize(k, ns, name, uid) == 0)
+		    pod_static_mirror_delete(st, ns, name, uid) == 0)
 			log_info("static pods: deleting the mirror pod of "
 			    "%s/%s: %s", ns, name, spod == NULL ?
 			    "the static pod is gone" : "it is out of date");
@@ -675,6 +710,7 @@ pod_static_mirror_check(struct pod_static *st, const char *ns,
 	cJSON_Delete(mpod);
 	free(mkey);
 	free(skey);
+	free(node_uid);
 }
 
 /* Every static pod's mirror, now and then. */
@@ -726,11 +762,22 @@ pod_static_mirror_cb(evutil_socket_t fd, short what, void *arg)
 	clock_timer_add(st->ev_mirror, POD_STATIC_MIRROR_MS);
 }
 
+/* The stored Node changed (registered, uid known): check mirrors now. */
+static void
+pod_static_node_cb(const struct store_change *ch, void *arg)
+{
+	struct pod_static	*st = arg;
+
+	if (ch->type != STORE_CHANGE_DELETED)
+		event_active(st->ev_mirror, EV_TIMEOUT, 0);
+}
+
 /* Scans the folder once now (the room then finds the pods stored). */
 struct pod_static *
 pod_static_new(struct pod_room *room)
 {
 	struct pod_static	*st;
+	char			*key;
 
 	st = xcalloc(1, sizeof(*st));
 	st->room = room;
@@ -748,8 +795,12 @@ pod_static_new(struct pod_room *room)
 	}
 	pod_static_scan(st);
 	clock_timer_add(st->ev_scan, POD_STATIC_SCAN_MS);
-	if (room->kube != NULL) {
+	if (room->cluster) {
 		clock_timer_add(st->ev_mirror, POD_STATIC_MIRROR_MS);
+		key = store_key_object("nodes", "", room->node.node_name);
+		st->node_sub = store_subscribe(room->store, key,
+		    pod_static_node_cb, st);
+		free(key);
 	}
 	return st;
 }
@@ -769,6 +820,7 @@ pod_static_free(struct pod_static *st)
 		free(r->key);
 		free(r);
 	}
+	store_unsubscribe(st->node_sub);
 	event_free(st->ev_scan);
 	event_free(st->ev_mirror);
 	free(st->dir);

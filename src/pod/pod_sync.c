@@ -8,13 +8,15 @@
  * resync). The planner only decides: the machine keeps the notes it
  * reads (per container: back-off, waiting reason, last event told; the
  * termination deadline, the mount retry) and applies the updates the plan
- * asks for. After each observation the pod's status is computed, stored
- * under p/<ns>/<name> and, in cluster mode, queued in the outbox when it
- * changed. A pod no longer stored is terminated and removed: once nothing
- * of it runs, its folders are removed a few entries per loop turn
- * (ENDING), then its status is forgotten and, in a cluster, its deletion
- * confirmed; the machine ends in DONE and the room frees it on a later
- * loop turn.
+ * asks for. After each observation the pod's status is computed and,
+ * when it changed, stored under p/<ns>/<name> together with, in cluster
+ * mode, its outbox record (x/pods/<ns>/<name>/status) in one batch: both
+ * or neither. Events the machine tells are outbox records too. A pod no
+ * longer stored is terminated and removed: once nothing of it runs, its
+ * folders are removed a few entries per loop turn (ENDING), then its
+ * status is forgotten and, in a cluster, its deletion confirmed (one
+ * batch); the machine ends in DONE and the room frees it on a later loop
+ * turn.
  *
  * States: IDLE (nothing in flight), OBSERVING (lists and statuses in
  * flight), ACTING (runtime calls in flight), ENDING (folders being
@@ -36,11 +38,11 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
-#include "kube/kube_int.h"
 #include "pod/pod.h"
 #include "pod/pod_cri.h"
 #include "pod/pod_sync.h"
 #include "store/store.h"
+#include "store/store_outbox.h"
 
 #define POD_SYNC_RESYNC_MS	20000
 #define POD_SYNC_RETRY_MIN_MS	1000
@@ -333,7 +335,7 @@ pod_sync_relisted(struct pod_sync *ps, const char *fp)
 
 /* The object events are about: the pod, or its mirror for a static pod. */
 static void
-pod_sync_objref(struct pod_sync *ps, struct kube_objref *ref,
+pod_sync_objref(struct pod_sync *ps, struct store_outbox_ref *ref,
     const char *fieldpath, char **mirror)
 {
 	memset(ref, 0, sizeof(*ref));
@@ -349,12 +351,14 @@ pod_sync_objref(struct pod_sync *ps, struct kube_objref *ref,
 		ref->uid = *mirror;
 }
 
-/* Logs an event and, in a cluster, posts it (best effort). */
+/* Logs an event and, in a cluster, records it for upstream. */
 void
 pod_sync_event(struct pod_sync *ps, const char *type, const char *reason,
     const char *fieldpath, const char *fmt, ...)
 {
-	struct kube_objref	 ref;
+	struct store_outbox_ref	 ref;
+	struct store_batch	*b;
+	struct timespec		 now;
 	va_list			 ap;
 	char			*msg, *mirror;
 
@@ -366,10 +370,15 @@ pod_sync_event(struct pod_sync *ps, const char *type, const char *reason,
 		log_info("%s: %s: %s", ps->label, reason, msg);
 	else
 		log_debug("%s: %s: %s", ps->label, reason, msg);
-	if (ps->room->kube != NULL && ps->pod != NULL) {
+	if (ps->room->cluster && ps->pod != NULL) {
 		pod_sync_objref(ps, &ref, fieldpath, &mirror);
-		kube_event_post(ps->room->kube, ps->ns, &ref, type, reason,
-		    msg);
+		clock_gettime(CLOCK_REALTIME, &now);
+		b = store_batch_new(ps->room->store);
+		if (store_outbox_event(b, ps->ns, &ref,
+		    ps->room->node.node_name, type, reason, msg, &now) == -1)
+			log_debug("%s: event %s not recorded: bad name",
+			    ps->label, reason);
+		store_batch_commit(b);
 		free(mirror);
 	}
 	free(msg);
@@ -422,14 +431,18 @@ pod_sync_upstream_uid(struct pod_sync *ps)
 	return pod_static_mirror_uid(ps->room, ps->ns, ps->name, ps->uid);
 }
 
-/* Stores the status and queues it upstream when it changed. */
+/*
+ * Stores the status when it changed and, in a cluster, its outbox record
+ * in the same batch.
+ */
 static void
 pod_sync_status_put(struct pod_sync *ps, cJSON *st)
 {
-	struct kube	*k = ps->room->kube;
-	const char	*was, *now;
-	cJSON		*root;
-	char		*key, *text, *stext, *uid;
+	struct store_batch	*b;
+	const char		*was, *now;
+	cJSON			*root;
+	char			*key, *text, *stext, *uid;
+	int			 queued = 1;
 
 	stext = json_print(st);
 	if (ps->status != NULL && !ps->status_dirty) {
@@ -453,17 +466,17 @@ pod_sync_status_put(struct pod_sync *ps, cJSON *st)
 	text = json_print(root);
 	cJSON_Delete(root);
 	key = pod_sync_status_key(ps);
-	ps->status_dirty = store_put(ps->room->store, key, text,
-	    strlen(text)) == -1;
+	b = store_batch_new(ps->room->store);
+	store_batch_put(b, key, text, strlen(text));
 	free(key);
 	free(text);
-	if (k != NULL && k->outbox != NULL &&
-	    (uid = pod_sync_upstream_uid(ps)) != NULL) {
-		if (kube_outbox_pod_status(k->outbox, ps->ns, ps->name, uid,
-		    stext) == -1)
-			ps->status_dirty = 1;
+	if (ps->room->cluster && (uid = pod_sync_upstream_uid(ps)) != NULL) {
+		/* refused (a bad name): tried again at the next sync */
+		queued = store_outbox_pod_status(b, ps->ns, ps->name, uid,
+		    stext) == 0;
 		free(uid);
 	}
+	ps->status_dirty = store_batch_commit(b) == -1 || !queued;
 	free(stext);
 	cJSON_Delete(ps->status);
 	ps->status = st;
@@ -505,9 +518,9 @@ pod_sync_status(struct pod_sync *ps, const struct pod_plan *plan)
 	free(info);
 }
 
-/* The pod is gone from the runtime and the store: forget its status. */
-void
-pod_sync_status_forget(struct pod_sync *ps)
+/* Adds the delete of the status key to b, unless a newer pod owns it. */
+static void
+pod_sync_status_forget(struct pod_sync *ps, struct store_batch *b)
 {
 	const char	*errstr, *uid;
 	cJSON		*root;
@@ -520,7 +533,7 @@ pod_sync_status_forget(struct pod_sync *ps)
 		uid = json_get_string(root, "uid");
 		/* a newer pod of the same name may own it by now */
 		if (uid != NULL && strcmp(uid, ps->uid) == 0)
-			store_delete(ps->room->store, key);
+			store_batch_delete(b, key);
 		cJSON_Delete(root);
 		free(val);
 	}
@@ -604,14 +617,21 @@ pod_sync_note(struct pod_sync *ps, const struct pod_action *a)
 	}
 }
 
-/* Confirms upstream that a cluster pod being deleted has terminated. */
-void
-pod_sync_finalize(struct pod_sync *ps)
+/*
+ * Adds to b the confirmation upstream that a cluster pod being deleted has
+ * terminated (a delete with grace period 0), in a cluster. 1 when added.
+ */
+static int
+pod_sync_finalize(struct pod_sync *ps, struct store_batch *b)
 {
-	struct kube	*k = ps->room->kube;
-
-	if (k != NULL && kube_pod_finalize(k, ps->ns, ps->name, ps->uid) == 0)
-		log_info("%s: terminated, confirming the deletion", ps->label);
+	if (!ps->room->cluster)
+		return 0;
+	if (store_outbox_pod_delete(b, ps->ns, ps->name, ps->uid) == -1) {
+		log_warnx("%s: its deletion cannot be confirmed upstream (bad "
+		    "name or uid), skipped", ps->label);
+		return 0;
+	}
+	return 1;
 }
 
 /* Nothing of the pod runs: its folders go (ENDING), the rest after. */
@@ -626,18 +646,23 @@ pod_sync_ending(struct pod_sync *ps, struct pod_plan *plan)
 	pod_run_teardown(ps, &ps->end);
 }
 
-/* The folders are gone: forget the status, confirm, end. */
+/* The folders are gone: forget the status and confirm in one batch, end. */
 static void
 pod_sync_ended(struct pod_sync *ps)
 {
-	size_t	i;
+	struct store_batch	*b;
+	size_t			 i;
+	int			 confirm = 0;
 
+	b = store_batch_new(ps->room->store);
 	for (i = 0; i < ps->end.n; i++) {
 		if (ps->end.v[i].kind == POD_OP_FORGET_STATUS)
-			pod_sync_status_forget(ps);
+			pod_sync_status_forget(ps, b);
 		else if (ps->end.v[i].kind == POD_OP_FINALIZE)
-			pod_sync_finalize(ps);
+			confirm |= pod_sync_finalize(ps, b);
 	}
+	if (store_batch_commit(b) == 0 && confirm)
+		log_info("%s: terminated, confirming the deletion", ps->label);
 	pod_plan_clear(&ps->end);
 	log_info("%s: removed", ps->label);
 	pod_sync_enter_state(ps, POD_SYNC_DONE, POD_SYNC_EV_CLEANED);

@@ -85,11 +85,9 @@ const cJSON	*pod_sync_container_spec(const struct pod_sync *,
 		    const char *name, int *init);
 void		 pod_sync_ctx(struct pod_sync *, struct pod_ctx *);
 void		 pod_sync_status(struct pod_sync *, const struct pod_plan *);
-void		 pod_sync_status_forget(struct pod_sync *);
 void		 pod_sync_probes(struct pod_sync *);
 void		 pod_sync_refs_changed(struct pod_sync *);
 void		 pod_sync_note(struct pod_sync *, const struct pod_action *);
-void		 pod_sync_finalize(struct pod_sync *);
 
 /* pod_run.c */
 void		 pod_run_observe(struct pod_sync *);

@@ -20,9 +20,10 @@
  *   p/<ns>/<name>               pod status (pod_sync.c)
  *   t/<device>/                 a device's twin record; t/<device>/<prop>
  *                               one property's twin state (twin.c)
- *   x/<target>                  outbox: one upstream write per target
- *                               (written with the state it comes from,
- *                               sent by kube_outbox.c)
+ *   x/<target>                  outbox: one upstream write per target,
+ *                               written with the state it comes from
+ *                               (records: store_outbox.c; sent by
+ *                               kube_outbox.c)
  *   q/retain/<topic>            the embedded MQTT broker's retained
  *                               messages (mqtt_persist.c)
  *   q/session/<client>          its persistent sessions (the client id

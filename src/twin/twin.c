@@ -9,8 +9,9 @@
  * $hw/events/... topics (twin_topic.c): twin updates, twin gets, state
  * updates and membership gets, each answered on <topic>/result, with a
  * code and a reason when the request is bad (and nothing changed). What
- * devices report, and their state, goes upstream as the Device's status
- * through the kube room's outbox, which keeps it while offline.
+ * devices report, and their state, goes upstream as the Device's status:
+ * in a cluster, an outbox record (store_outbox.h) in the same batch as
+ * the twin state it comes from, which the kube room sends.
  *
  * The store holds everything: t/<id>/ is a member's record
  * {"namespace","name","state","last_online"} and t/<id>/<property> one
@@ -19,13 +20,10 @@
  */
 #include "config.h"
 
-#include <ctype.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -34,10 +32,11 @@
 #include "core/conf.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/node.h"
 #include "core/xmalloc.h"
-#include "kube/kube.h"
 #include "mqtt/mqtt.h"
 #include "store/store.h"
+#include "store/store_outbox.h"
 #include "twin/twin.h"
 #include "twin/twin_int.h"
 
@@ -50,8 +49,8 @@ struct twin {
 	const struct conf	*conf;
 	struct store		*store;
 	struct mqtt		*mqtt;
-	struct kube		*kube;
-	char			*node;
+	int			 cluster;	/* Device status goes upstream */
+	const char		*node;		/* the node_ident's */
 	struct mqtt_sub		*subs[TWIN_NSUBS];
 	struct store_sub	*devices_sub;
 	struct store_sub	*models_sub;
@@ -231,27 +230,28 @@ twin_device(struct twin *t, const cJSON *rec, char **rv)
 }
 
 /*
- * Queues the member's Device status upstream when the Device does not say
- * yet what the twin knows. Nothing when standalone.
+ * Adds the member's Device status to b, for upstream, when the Device does
+ * not say yet what the twin (rec and twin, as b leaves them) knows.
+ * Nothing when standalone.
  */
 static void
-twin_upstream(struct twin *t, const char *id, const cJSON *rec,
-    const cJSON *twin)
+twin_upstream(struct twin *t, struct store_batch *b, const char *id,
+    const cJSON *rec, const cJSON *twin)
 {
 	cJSON	*obj;
 	char	*rv = NULL, *status;
 
-	if (t->kube == NULL || (obj = twin_device(t, rec, &rv)) == NULL)
+	if (!t->cluster || (obj = twin_device(t, rec, &rv)) == NULL)
 		return;
 	status = twin_doc_status(obj, twin, json_get_string(rec, "state"),
 	    json_get_string(rec, "last_online"));
 	if (status != NULL) {
 		log_debug("twin: device %s: status queued upstream", id);
-		if (kube_device_status(t->kube, json_get_string(rec,
+		if (store_outbox_device_status(b, json_get_string(rec,
 		    "namespace"), json_get_string(rec, "name"), rv,
 		    status) == -1)
-			log_warnx("twin: device %s: cannot queue its status",
-			    id);
+			log_warnx("twin: device %s: its status cannot go "
+			    "upstream (bad name or status), skipped", id);
 	}
 	free(status);
 	free(rv);
@@ -462,6 +462,7 @@ twin_sync_one(struct twin_sync *s, struct store_batch *b, const cJSON *obj,
 	}
 	twin = twin_props(t, id);
 	changed = twin_sync_twin(t, b, id, obj, twin, now);
+	twin_upstream(t, b, id, rec, twin);
 	if (isnew) {
 		log_info("twin: device %s (namespace %s) joined", id, ns);
 		cJSON_AddItemToArray(added, twin_member_json(id, rec, obj,
@@ -473,14 +474,14 @@ twin_sync_one(struct twin_sync *s, struct store_batch *b, const cJSON *obj,
 	cJSON_Delete(rec);
 }
 
-/* After a sync's commit: deltas, membership news, status upstream. */
+/* After a sync's commit: deltas and membership news. */
 static void
 twin_sync_tell(struct twin_sync *s, cJSON *added, cJSON *removed,
     cJSON *deltas, int64_t now)
 {
 	struct twin	*t = s->t;
-	const cJSON	*d, *obj;
-	cJSON		*delta, *rec, *twin;
+	const cJSON	*d;
+	cJSON		*delta;
 	char		*topic, uuid[40];
 
 	cJSON_ArrayForEach(d, deltas) {
@@ -498,14 +499,6 @@ twin_sync_tell(struct twin_sync *s, cJSON *added, cJSON *removed,
 		twin_publish(t, topic, twin_doc_membership(uuid, now,
 		    cJSON_Duplicate(added, 1), cJSON_Duplicate(removed, 1)));
 		free(topic);
-	}
-	cJSON_ArrayForEach(obj, s->devices) {
-		if ((rec = twin_record(t, obj->string)) == NULL)
-			continue;
-		twin = twin_props(t, obj->string);
-		twin_upstream(t, obj->string, rec, twin);
-		cJSON_Delete(twin);
-		cJSON_Delete(rec);
 	}
 }
 
@@ -640,6 +633,7 @@ twin_update(struct twin *t, const char *topic, const char *id,
 	cJSON_ArrayForEach(p, result)
 		twin_put_prop(b, id, cJSON_GetObjectItemCaseSensitive(twin,
 		    p->string));
+	twin_upstream(t, b, id, rec, twin);
 	if (store_batch_commit(b) == -1) {
 		twin_refuse(t, topic, event_id, TWIN_CODE_INTERNAL,
 		    "cannot store the twin");
@@ -660,7 +654,6 @@ twin_update(struct twin *t, const char *topic, const char *id,
 		    delta));
 		free(out);
 	}
-	twin_upstream(t, id, rec, twin);
 out:
 	cJSON_Delete(twin);
 }
@@ -690,6 +683,9 @@ twin_state_update(struct twin *t, const char *topic, const char *id,
 	}
 	b = store_batch_new(t->store);
 	twin_put_record(b, id, rec);
+	twin = twin_props(t, id);
+	twin_upstream(t, b, id, rec, twin);
+	cJSON_Delete(twin);
 	if (store_batch_commit(b) == -1) {
 		twin_refuse(t, topic, event_id, TWIN_CODE_INTERNAL,
 		    "cannot store the state");
@@ -704,9 +700,6 @@ twin_state_update(struct twin *t, const char *topic, const char *id,
 	    "last_online") != NULL ? json_get_string(rec, "last_online") : "");
 	twin_answer(t, topic, twin_doc_message(event_id, twin_now(), "device",
 	    dev));
-	twin = twin_props(t, id);
-	twin_upstream(t, id, rec, twin);
-	cJSON_Delete(twin);
 }
 
 /* A request on one of our topics: parsed, its device found, then served. */
@@ -754,32 +747,10 @@ twin_msg_cb(const struct mqtt_msg *msg, void *arg)
 	cJSON_Delete(req);
 }
 
-/* node as given, else node-name, hostname-override or the host name. */
-static char *
-twin_node_name(const struct conf *conf, const char *node)
-{
-	char	 host[HOST_NAME_MAX + 1], *name, *p;
-
-	if (node != NULL)
-		return xstrdup(node);
-	if (conf->node_name != NULL && *conf->node_name != '\0')
-		return xstrdup(conf->node_name);
-	if (conf->hostname_override != NULL && *conf->hostname_override != '\0')
-		name = xstrdup(conf->hostname_override);
-	else if (gethostname(host, sizeof(host)) == 0) {
-		host[sizeof(host) - 1] = '\0';
-		name = xstrdup(host);
-	} else
-		return NULL;
-	for (p = name; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return name;
-}
-
 struct twin *
 twin_new(struct event_base *base, const struct conf *conf,
-    struct store *store, struct mqtt *mqtt, struct kube *kube,
-    const char *node, const char **errstr)
+    struct store *store, struct mqtt *mqtt, const struct node_ident *node,
+    const char **errstr)
 {
 	const char *const	*f;
 	struct twin		*t;
@@ -791,10 +762,10 @@ twin_new(struct event_base *base, const struct conf *conf,
 	t->conf = conf;
 	t->store = store;
 	t->mqtt = mqtt;
-	t->kube = kube;
+	t->cluster = node->cluster;
+	t->node = node->name;
 	event_assign(&t->ev_sync, base, -1, 0, twin_sync_cb, t);
-	if ((t->node = twin_node_name(conf, node)) == NULL ||
-	    !twin_topic_name_ok(t->node)) {
+	if (!twin_topic_name_ok(t->node)) {
 		*errstr = "the node name cannot be an MQTT topic level";
 		twin_free(t);
 		return NULL;
@@ -828,6 +799,5 @@ twin_free(struct twin *t)
 	store_unsubscribe(t->devices_sub);
 	store_unsubscribe(t->models_sub);
 	event_del(&t->ev_sync);
-	free(t->node);
 	free(t);
 }

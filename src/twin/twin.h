@@ -11,18 +11,18 @@ struct event_base;
 struct conf;
 struct store;
 struct mqtt;
-struct kube;
+struct node_ident;
 struct twin;
 
 /*
- * Starts the twin for node (NULL: the node name the configuration gives,
- * else the host name). kube may be NULL (standalone): the twin then works
- * from the store alone and sends nothing upstream. NULL with *errstr
- * (static storage) when the node name is unusable.
+ * Starts the twin for node (which must outlive it). Standalone
+ * (!node->cluster) the twin works from the store alone and writes no
+ * Device status for upstream. NULL with *errstr (static storage) when the
+ * node name cannot be an MQTT topic level.
  */
 struct twin	*twin_new(struct event_base *, const struct conf *,
-		    struct store *, struct mqtt *, struct kube *,
-		    const char *node, const char **errstr);
+		    struct store *, struct mqtt *, const struct node_ident *,
+		    const char **errstr);
 /* Unsubscribes and frees; accepts NULL. */
 void		 twin_free(struct twin *);
 

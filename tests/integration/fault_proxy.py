@@ -217,6 +217,7 @@ class FaultProxy:
         self.requests = []
         self._rules = []
         self._stalled = threading.Event()
+        self._stall_path = None
         self._next_id = 0
         self._listener = None
         self._closed = False
@@ -292,8 +293,11 @@ class FaultProxy:
             c.drop()
         return len(conns)
 
-    def stall(self):
-        """Holds every byte of every answer until unstall()."""
+    def stall(self, path=None):
+        """Holds every byte of every answer until unstall(), or only those
+        of requests whose target matches path (the requests themselves
+        still reach the apiserver)."""
+        self._stall_path = path
         self._stalled.set()
 
     def unstall(self):
@@ -527,6 +531,9 @@ class FaultProxy:
     def _gate(self, conn):
         """Waits while stalled."""
         while self._stalled.is_set() and not self._closed:
+            if self._stall_path is not None and not re.search(
+                    self._stall_path, conn.target or ""):
+                return
             if conn.dropped:
                 raise _Gone()
             time.sleep(0.05)

@@ -178,7 +178,7 @@ def outbox_entry(name, uid, message):
         "method": "PATCH",
         "path": "/api/v1/namespaces/default/pods/%s/status" % name,
         "contentType": "application/merge-patch+json",
-        "body": json.dumps(body), "attempts": 0}).encode()
+        "body": json.dumps(body)}).encode()
 
 
 def test_queued_status_delivered_after_reconnect(kube_cluster,
@@ -208,9 +208,10 @@ def test_queued_status_delivered_after_reconnect(kube_cluster,
             db.close()
         mark = len(es.log())
         es.start()
-        es.wait_log(r"outbox: 5 writes kept from before", start=mark)
+        # Events recorded while offline may wait beside the statuses.
+        es.wait_log(r"outbox: \d+ writes kept from before", start=mark)
         time.sleep(2)
-        assert len(keys(es, "x/")) == 5
+        assert len(keys(es, "x/pods/")) == 5
         # The first two deliveries get a 503 with Retry-After: 1.
         proxy.fail(503, STATUS, count=2, method="PATCH", retry_after=1)
         proxy.up()

@@ -303,6 +303,8 @@ edgesite_start(struct edgesite *es)
 	es->kube = kube_new(es->base, es->conf, es->store, &es->node, &errstr);
 	if (es->kube == NULL && errstr != NULL)
 		fatalx("kube: %s", errstr);
+	if (es->kube != NULL)
+		api_metrics_add(es->api, "kube", kube_metrics, es->kube);
 	es->pods = pod_new(es->base, es->conf, es->store, es->cri, &es->node);
 	if ((es->twin = twin_new(es->base, es->conf, es->store, es->mqtt,
 	    &es->node, &errstr)) == NULL)

@@ -138,6 +138,7 @@ def test_metrics_pass_promtool(edgesite):
                      re.M), body
     assert b"edgesite_mqtt_broker_clients" in body
     assert b"edgesite_mqtt_client_" not in body     # no external broker
+    assert b"edgesite_kube_" not in body            # standalone
 
 
 def test_requests_counted_by_bounded_labels(edgesite):

@@ -208,5 +208,7 @@ def test_reports_wait_in_the_outbox_while_offline(kube_cluster, twin_env):
         kube_cluster, dev, "temperature") == "41", timeout=60)
     wait_for("outbox drained", lambda: b'"count":0' in es.get(
         "/debug/store?prefix=x/devices/")[2], timeout=20)
+    assert es.metric("edgesite_kube_outbox_sent_total") >= 1
+    assert es.metric("edgesite_kube_outbox_damaged_total") == 0
     sub.stop()
     assert es.stop() == 0

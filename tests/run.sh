@@ -15,7 +15,9 @@ deps=(autoconf automake libtool pkg-config make gcc g++ openssl
 	libssl-dev python3 python3-pytest python3-plyvel mandoc prometheus curl mosquitto mosquitto-clients
 	# CRI tests: a private containerd, runc, CNI, the images' parts
 	containerd runc containernetworking-plugins iptables iproute2
-	util-linux busybox-static libc6-dev)
+	util-linux busybox-static libc6-dev
+	# test_49 kills edgesite at a chosen instruction, under gdb
+	gdb)
 
 step() { printf '\n==== %s (%ds)\n' "$*" "$SECONDS"; }
 

@@ -4,23 +4,29 @@ the apiserver cut off (the fault proxy stops listening) and pods changing
 status (a crash loop, a readiness probe that flips), edgesite is SIGKILLed
 many times at random moments; after each kill the store holds, for every
 cluster pod, both a status and a record carrying that same status, or
-neither. Back online, the apiserver gets the latest status and the outbox
-drains. Events recorded offline are delivered after the reconnect exactly
-once, even when edgesite is killed after the apiserver took them but
-before it heard the answer (the resend meets 409 AlreadyExists). Waiting
-Event records are bounded, the oldest dropped first. Standalone, nothing
-is recorded for upstream. All but the last run only with
-EDGESITE_TEST_KUBE=1."""
+neither. The same holds when the kill lands exactly at the seam: edgesite
+run under gdb (gdb_seam.py) is SIGKILLed right after the LevelDB write
+that stores a new status, where code that queued the record in a second
+write would leave the status without it. Back online, the apiserver gets
+the latest status and the outbox drains. Events recorded offline are
+delivered after the reconnect exactly once, even when edgesite is killed
+after the apiserver took them but before it heard the answer (the resend
+meets 409 AlreadyExists). Waiting Event records are bounded, the oldest
+dropped first. Standalone, nothing is recorded for upstream. All but the
+last run only with EDGESITE_TEST_KUBE=1."""
 import json
 import os
 import random
+import shutil
 import signal
+import subprocess
 import time
 import uuid
 
 import pytest
 
 import storeio
+from conftest import HERE, edgesite_bin
 from containerd import containerd  # noqa: F401
 from fault_proxy import FaultProxy
 from kube_cluster import kube_cluster  # noqa: F401
@@ -40,6 +46,7 @@ def kube_test(fn):
     return fn
 
 KILLS = 15
+SEAM_KILLS = 6
 EVENTS = r"^/api/v1/namespaces/default/events$"
 
 
@@ -142,9 +149,10 @@ def upstream_matches(kube_cluster, n, status):
                for k in ("phase", "conditions", "containerStatuses"))
 
 
-@kube_test
-def test_status_and_outbox_in_one_batch(kube_cluster, node):
-    proxy, es, name = node
+def changing_offline(kube_cluster, proxy, es, name):
+    """A crash-looping and a readiness-flipping pod on the node, each with
+    a status stored and recorded while the apiserver is cut off; returns
+    their names."""
     names = ["crash-%s" % name, "flip-%s" % name]
     kube_cluster.kubectl("create", "-f", "-",
                          input=json.dumps(crashing(names[0], name)))
@@ -160,7 +168,13 @@ def test_status_and_outbox_in_one_batch(kube_cluster, node):
     wait_for(lambda: keys(es, "x/pods/") >= {
         "x/pods/default/%s/status" % n for n in names}, timeout=60,
         what="a status of each pod recorded offline")
+    return names
 
+
+@kube_test
+def test_status_and_outbox_in_one_batch(kube_cluster, node):
+    proxy, es, name = node
+    names = changing_offline(kube_cluster, proxy, es, name)
     history = {n: [] for n in names}
     rng = random.Random()
     for i in range(KILLS):
@@ -187,6 +201,89 @@ def test_status_and_outbox_in_one_batch(kube_cluster, node):
             assert json.loads(x["body"])["status"] == s, n
         else:
             assert upstream_matches(kube_cluster, n, s), n
+
+
+def gdb_path():
+    """gdb, which the seam test needs: missing, a skip, or a failure when
+    $CI is set (tests/run.sh installs it)."""
+    path = shutil.which("gdb")
+    if path is None:
+        why = "gdb not found (apt-get install gdb)"
+        if os.environ.get("CI", "") not in ("", "0", "false"):
+            pytest.fail("missing prerequisite (CI is set): " + why,
+                        pytrace=False)
+        pytest.skip(why)
+    return path
+
+
+def children(pid):
+    """The pids whose parent is pid."""
+    out = []
+    for d in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out.append(int(d))
+    return out
+
+
+def kill_at_seam(es, gdb, timeout=40):
+    """Runs es under gdb (gdb_seam.py) until gdb SIGKILLs it right after
+    the write that stores a new pod status; returns gdb's report. Nothing
+    of the run outlives the call, whatever happens."""
+    path = os.path.join(str(es.tmp), "seam.json")
+    if os.path.exists(path):
+        os.unlink(path)
+    with open(es.log_path, "ab") as logf:
+        g = subprocess.Popen(
+            [gdb, "-q", "-batch", "-nx", "-x",
+             os.path.join(HERE, "gdb_seam.py"), "--args", edgesite_bin(),
+             "-c", es.conf_path],
+            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=dict(os.environ, SEAM_REPORT=path))
+    try:
+        g.wait(timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        for pid in children(g.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        g.kill()
+        g.wait()
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {"state": "gdb wrote no report"}
+
+
+@kube_test
+def test_status_and_outbox_at_the_seam(kube_cluster, node):
+    """Deterministic: each run ends by a SIGKILL right after the LevelDB
+    write that stores a new status, the one moment where a status and its
+    record written apart would be split. Each of those writes must have
+    left a status the store did not hold before the run."""
+    gdb = gdb_path()
+    proxy, es, name = node
+    names = changing_offline(kube_cluster, proxy, es, name)
+    es.kill()
+    runs = []
+    for _ in range(SEAM_KILLS):
+        before = check_both_or_neither(es, names)
+        rep = kill_at_seam(es, gdb)
+        assert rep["state"] == "killed", (rep, es.log()[-6000:])
+        after = check_both_or_neither(es, names)
+        runs.append(([n for n in names if after.get(n) != before.get(n)],
+                     rep["passed"]))
+    # Each caught write was the run's first status write, so it stored a
+    # status new to the store: the kills fell on the seam, every time.
+    assert all(changed for changed, _ in runs), runs
 
 
 def events_of(kube_cluster, pod_name):

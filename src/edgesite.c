@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include "mqtt/mqtt.h"
 #include "pod/pod.h"
 #include "store/store.h"
+#include "store/store_repair.h"
 #include "twin/twin.h"
 
 struct edgesite {
@@ -56,7 +58,7 @@ struct edgesite {
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: edgesite [-hnVv] [-c file]\n");
+	fprintf(stderr, "usage: edgesite [-hnVv] [-c file] [--repair]\n");
 	exit(1);
 }
 
@@ -339,20 +341,28 @@ edgesite_finish(struct edgesite *es)
 int
 main(int argc, char *argv[])
 {
-	struct edgesite	 es;
-	int		 ch, check = 0;
+	static const struct option	 longopts[] = {
+		{ "repair", no_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct edgesite			 es;
+	int				 ch, check = 0, repair = 0;
 
 	memset(&es, 0, sizeof(es));
 	es.conf_path = CONF_DEFAULT_PATH;
 	log_init(LOG_LEVEL_INFO, "edgesite");
 	json_init();
-	while ((ch = getopt(argc, argv, "c:hnVv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hnVv", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			es.conf_path = optarg;
 			break;
 		case 'n':
 			check = 1;
+			break;
+		case 'R':
+			repair = 1;
 			break;
 		case 'V':
 			version_print(stdout);
@@ -374,6 +384,12 @@ main(int argc, char *argv[])
 		printf("configuration OK\n");
 		conf_free(es.conf);
 		return 0;
+	}
+	if (repair) {
+		edgesite_apply_logging(es.conf, es.verbose);
+		ch = store_repair(es.conf->state_dir) == 0 ? 0 : 1;
+		conf_free(es.conf);
+		return ch;
 	}
 	edgesite_apply_logging(es.conf, es.verbose);
 	es.started = time(NULL);

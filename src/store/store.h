@@ -46,6 +46,21 @@ struct store_sub;
  */
 struct store	*store_open(struct event_base *, const char *dir,
 		    const char **errstr);
+/*
+ * The repair (store_repair.c drives it). store_salvage runs LevelDB's
+ * repair on dir/store under the directory's lock: every record it can
+ * read is kept, files it cannot read move to dir/store/lost, and its
+ * account of both is in dir/store/LOG until the next open. Then
+ * store_salvage_values deletes every value that fails its check (cb tells
+ * each), moves the revision past every value's and restarts the change
+ * log there (*revision), so a reader resuming from before lists again.
+ * Both return 0, or -1 with a message in *errstr.
+ */
+typedef void (*store_salvage_cb)(const char *key, size_t keylen,
+    const char *why, void *arg);
+int		 store_salvage(const char *dir, const char **errstr);
+int		 store_salvage_values(const char *dir, store_salvage_cb,
+		    void *arg, uint64_t *revision, const char **errstr);
 /* Flushes and closes; pending change callbacks are dropped. Accepts NULL. */
 void		 store_close(struct store *);
 

@@ -1,0 +1,267 @@
+/*
+ * The repair command (store_repair.h). The store is counted per key family
+ * before the repair when it still opens, LevelDB's repair runs
+ * (store_salvage) and its own account is echoed from store/LOG, values
+ * that fail their check are deleted, and the store is counted again. The
+ * resume points (v/) are deleted so that every reflector lists again:
+ * what the apiserver owns comes back and what it no longer has goes. What
+ * only this node had is reported family by family as kept or lost; what
+ * could not be counted is said so, never left out.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "store/store.h"
+#include "store/store_keys.h"
+#include "store/store_repair.h"
+
+/* Lines of LevelDB's repair log echoed at most. */
+#define STORE_REPAIR_LOG_LINES	200
+
+/* A key family as the report names it; node: only this node had it. */
+struct store_repair_family {
+	const char	*prefix;
+	const char	*what;
+	int		 node;
+};
+
+static const struct store_repair_family store_repair_families[] = {
+	{ STORE_KEY_OBJECT, "objects (the relist restores them)", 0 },
+	{ STORE_KEY_VERSION, "reflector resume points", 0 },
+	{ STORE_KEY_STATIC, "static pods", 1 },
+	{ STORE_KEY_POD_STATUS, "pod status", 1 },
+	{ STORE_KEY_TWIN, "device twin state", 1 },
+	{ STORE_KEY_OUTBOX, "outbox (upstream writes not yet sent)", 1 },
+	{ STORE_KEY_MQTT_RETAIN, "retained MQTT messages", 1 },
+	{ STORE_KEY_MQTT_SESSION, "MQTT persistent sessions", 1 },
+	{ STORE_KEY_MQTT_MSG, "queued MQTT messages", 1 },
+	{ STORE_KEY_LOG, "change log entries (restarted)", 0 },
+};
+#define STORE_REPAIR_NFAM \
+	(sizeof(store_repair_families) / sizeof(store_repair_families[0]))
+
+/* Keys per family (and the rest) of one count. */
+struct store_repair_count {
+	uint64_t	n[STORE_REPAIR_NFAM + 1];
+	int		ok;		/* the count is complete */
+};
+
+/* The family of a key; STORE_REPAIR_NFAM for the rest. */
+static size_t
+store_repair_family_of(const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < STORE_REPAIR_NFAM; i++)
+		if (strncmp(key, store_repair_families[i].prefix,
+		    strlen(store_repair_families[i].prefix)) == 0)
+			break;
+	return i;
+}
+
+static int
+store_repair_count_cb(const char *key, const char *val, size_t len,
+    void *arg)
+{
+	struct store_repair_count	*c = arg;
+
+	(void)val;
+	(void)len;
+	c->n[store_repair_family_of(key)]++;
+	return 0;
+}
+
+/* Counts an open store; a scan stopped by damage leaves c->ok 0. */
+static void
+store_repair_count(struct store *s, struct store_repair_count *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->ok = store_scan(s, "", store_repair_count_cb, c) == 0;
+}
+
+/* The store before: counted when it opens, else said why not. */
+static void
+store_repair_before(const char *dir, struct store_repair_count *c)
+{
+	struct store	*s;
+	const char	*errstr;
+
+	memset(c, 0, sizeof(*c));
+	if ((s = store_open(NULL, dir, &errstr)) == NULL) {
+		log_warnx("repair: before: %s", errstr);
+		log_warnx("repair: before: the store does not open, so what it "
+		    "held cannot be counted; LevelDB's account below says "
+		    "what it dropped");
+		return;
+	}
+	store_repair_count(s, c);
+	if (!c->ok)
+		log_warnx("repair: before: the scan stopped at damage: what "
+		    "lies past it cannot be counted");
+	store_close(s);
+}
+
+/* Echoes LevelDB's account of the repair (store/LOG) without timestamps. */
+static void
+store_repair_echo(const char *dir)
+{
+	FILE	*f;
+	char	*path, line[1024], *msg;
+	size_t	 n = 0;
+
+	xasprintf(&path, "%s/store/LOG", dir);
+	if ((f = fopen(path, "r")) == NULL) {
+		log_warn("repair: %s", path);
+		free(path);
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL &&
+	    n++ < STORE_REPAIR_LOG_LINES) {
+		line[strcspn(line, "\n")] = '\0';
+		/* "2026/12/07-23:34:00.123456 7f01 message" */
+		msg = strchr(line, ' ');
+		msg = msg != NULL ? strchr(msg + 1, ' ') : NULL;
+		log_info("repair: leveldb: %s", msg != NULL ? msg + 1 : line);
+	}
+	fclose(f);
+	free(path);
+}
+
+/* A damaged value the repair deleted. */
+static void
+store_repair_damaged_cb(const char *key, size_t keylen, const char *why,
+    void *arg)
+{
+	uint64_t	*n = arg;
+	char		 ek[256];
+
+	(*n)++;
+	log_warnx("repair: %s: damaged value (%s), deleted", log_escape(key,
+	    keylen, ek, sizeof(ek)), why);
+}
+
+/* Adds a delete of each resume point to the batch. */
+static int
+store_repair_version_cb(const char *key, const char *val, size_t len,
+    void *arg)
+{
+	(void)val;
+	(void)len;
+	store_batch_delete(arg, key);
+	return 0;
+}
+
+/* Deletes every resume point in one batch: each reflector lists again. */
+static int
+store_repair_relist(struct store *s)
+{
+	struct store_batch	*b;
+
+	b = store_batch_new(s);
+	if (store_scan(s, STORE_KEY_VERSION, store_repair_version_cb,
+	    b) == -1) {
+		store_batch_free(b);
+		return -1;
+	}
+	return store_batch_commit(b);
+}
+
+/* One line per family: before, after, and what that means. */
+static void
+store_repair_report(const struct store_repair_count *was,
+    const struct store_repair_count *now)
+{
+	const struct store_repair_family	*f;
+	size_t					 i;
+	uint64_t				 b, a;
+
+	for (i = 0; i <= STORE_REPAIR_NFAM; i++) {
+		f = i < STORE_REPAIR_NFAM ? &store_repair_families[i] : NULL;
+		b = was->n[i];
+		a = now->n[i];
+		if (!was->ok)
+			log_info("repair: %s: %" PRIu64 " kept; how many there "
+			    "were before cannot be counted%s", f != NULL ?
+			    f->what : "other keys", a, f != NULL && f->node ?
+			    " (only this node had them: any missing are lost)" :
+			    "");
+		else if (b > a && f != NULL && f->node)
+			log_warnx("repair: %s: %" PRIu64 " of %" PRIu64 " lost "
+			    "(only this node had them), %" PRIu64 " kept",
+			    f->what, b - a, b, a);
+		else if (b > a)
+			log_warnx("repair: %s: %" PRIu64 " of %" PRIu64 " lost, "
+			    "%" PRIu64 " kept", f != NULL ? f->what :
+			    "other keys", b - a, b, a);
+		else
+			log_info("repair: %s: %" PRIu64 " kept, none lost",
+			    f != NULL ? f->what : "other keys", a);
+	}
+}
+
+int
+store_repair(const char *dir)
+{
+	struct store_repair_count	 was, now;
+	struct store			*s;
+	struct stat			 sb;
+	const char			*errstr;
+	char				*dbdir;
+	uint64_t			 damaged = 0, rev = 0;
+	size_t				 v;
+	int				 rc = -1;
+
+	xasprintf(&dbdir, "%s/store", dir);
+	if (stat(dbdir, &sb) == -1) {
+		log_warnx("repair: %s: %s: nothing to repair", dbdir,
+		    strerror(errno));
+		free(dbdir);
+		return -1;
+	}
+	log_info("repair: store in %s", dbdir);
+	free(dbdir);
+	store_repair_before(dir, &was);
+	if (store_salvage(dir, &errstr) == -1) {
+		log_warnx("repair: %s", errstr);
+		return -1;
+	}
+	store_repair_echo(dir);
+	if (store_salvage_values(dir, store_repair_damaged_cb, &damaged, &rev,
+	    &errstr) == -1) {
+		log_warnx("repair: %s", errstr);
+		return -1;
+	}
+	log_info("repair: %" PRIu64 " damaged values deleted; local revision "
+	    "now %" PRIu64 ", the change log starts there (local API readers "
+	    "list again)", damaged, rev);
+	if ((s = store_open(NULL, dir, &errstr)) == NULL) {
+		log_warnx("repair: after: %s", errstr);
+		return -1;
+	}
+	store_repair_count(s, &now);
+	if (!now.ok)
+		log_warnx("repair: after: the scan failed: the store is still "
+		    "damaged");
+	else {
+		store_repair_report(&was, &now);
+		v = store_repair_family_of(STORE_KEY_VERSION);
+		if (store_repair_relist(s) == 0) {
+			log_info("repair: %" PRIu64 " resume points deleted: "
+			    "every reflector lists again at the next start",
+			    now.n[v]);
+			rc = 0;
+		}
+	}
+	store_close(s);
+	log_info("repair: %s", rc == 0 ? "done" : "failed");
+	return rc;
+}

@@ -22,6 +22,7 @@
 #include "api/api.h"
 #include "core/clock.h"
 #include "core/conf.h"
+#include "core/conf_warn.h"
 #include "core/health.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -31,6 +32,7 @@
 #include "core/xmalloc.h"
 #include "cri/cri.h"
 #include "kube/kube.h"
+#include "kube/kube_config.h"
 #include "mqtt/mqtt.h"
 #include "pod/pod.h"
 #include "store/store.h"
@@ -85,6 +87,22 @@ edgesite_conf_load(const char *path)
 	conf_msgs_clear(&errs);
 	conf_msgs_clear(&warns);
 	return c;
+}
+
+static void
+edgesite_warn_cb(const char *msg, void *arg)
+{
+	(void)arg;
+	log_warnx("%s", msg);
+}
+
+/* What the operator should know of c, at startup and for -n alike. */
+static void
+edgesite_warn(const struct conf *c)
+{
+	conf_warn(c, edgesite_warn_cb, NULL);
+	kube_config_warn(c->kube_kubeconfig, c->kube_master, edgesite_warn_cb,
+	    NULL);
 }
 
 /* Applies the log level and trace switches of c and the -v count. */
@@ -380,6 +398,7 @@ main(int argc, char *argv[])
 
 	if ((es.conf = edgesite_conf_load(es.conf_path)) == NULL)
 		return 1;
+	edgesite_warn(es.conf);
 	if (check) {
 		printf("configuration OK\n");
 		conf_free(es.conf);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -1329,35 +1330,22 @@ store_salvage(const char *dir, const char **errstr)
 	return rc;
 }
 
-/*
- * Walks every key: damaged values go in the batch as deletes (cb tells
- * each), the highest revision a value carries in *maxrev.
- */
+/* Writes and empties a copy batch; 0, or -1 with *errstr. */
 static int
-store_salvage_walk(struct store *s, leveldb_writebatch_t *wb,
-    uint64_t *maxrev, store_salvage_cb cb, void *arg, const char **errstr)
+store_salvage_flush(leveldb_t *db, leveldb_writebatch_t *wb, int sync,
+    const char *dbdir, const char **errstr)
 {
-	leveldb_iterator_t	*it;
-	const char		*k, *v, *payload, *why;
+	leveldb_writeoptions_t	*wo;
 	char			*err = NULL;
-	size_t			 klen, vlen, plen;
 
-	it = leveldb_create_iterator(s->db, s->ropts);
-	for (leveldb_iter_seek_to_first(it); leveldb_iter_valid(it);
-	    leveldb_iter_next(it)) {
-		k = leveldb_iter_key(it, &klen);
-		v = leveldb_iter_value(it, &vlen);
-		if (store_value_check(v, vlen, &payload, &plen, &why) == -1) {
-			leveldb_writebatch_delete(wb, k, klen);
-			cb(k, klen, why, arg);
-		} else if (store_value_revision(v) > *maxrev)
-			*maxrev = store_value_revision(v);
-	}
-	leveldb_iter_get_error(it, &err);
-	leveldb_iter_destroy(it);
+	wo = leveldb_writeoptions_create();
+	leveldb_writeoptions_set_sync(wo, sync);
+	leveldb_write(db, wo, wb, &err);
+	leveldb_writeoptions_destroy(wo);
+	leveldb_writebatch_clear(wb);
 	if (err != NULL) {
-		store_fail(errstr, "cannot read the repaired store in %s: %s",
-		    s->dbdir, err);
+		store_fail(errstr, "cannot write the new store in %s: %s", dbdir,
+		    err);
 		leveldb_free(err);
 		return -1;
 	}
@@ -1365,20 +1353,103 @@ store_salvage_walk(struct store *s, leveldb_writebatch_t *wb,
 }
 
 /*
- * After store_salvage: deletes the values that fail their check, moves
- * the revision past every value's and restarts the change log there, in
- * one synced write.
+ * Copies every entry that reads clean from s into db: the iterator steps
+ * over blocks that fail their checksum (the error is kept and told), a
+ * value that fails its own check is told to cb and left behind. The
+ * highest revision a value carries goes in *maxrev.
  */
-int
-store_salvage_values(const char *dir, store_salvage_cb cb, void *arg,
-    uint64_t *revision, const char **errstr)
+static int
+store_salvage_copy(struct store *s, leveldb_t *db, const char *newdir,
+    uint64_t *maxrev, store_salvage_cb cb, void *arg, const char **errstr)
 {
-	struct store		*s;
+	leveldb_iterator_t	*it;
 	leveldb_writebatch_t	*wb;
-	leveldb_writeoptions_t	*wo;
+	const char		*k, *v, *payload, *why;
+	char			*err = NULL;
+	size_t			 klen, vlen, plen, n = 0;
+	int			 rc = 0;
+
+	wb = leveldb_writebatch_create();
+	it = leveldb_create_iterator(s->db, s->ropts);
+	for (leveldb_iter_seek_to_first(it); rc == 0 &&
+	    leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		k = leveldb_iter_key(it, &klen);
+		v = leveldb_iter_value(it, &vlen);
+		if (store_value_check(v, vlen, &payload, &plen, &why) == -1) {
+			cb(k, klen, why, arg);
+			continue;
+		}
+		if (store_value_revision(v) > *maxrev)
+			*maxrev = store_value_revision(v);
+		leveldb_writebatch_put(wb, k, klen, v, vlen);
+		if (++n % 1000 == 0)
+			rc = store_salvage_flush(db, wb, 0, newdir, errstr);
+	}
+	leveldb_iter_get_error(it, &err);
+	leveldb_iter_destroy(it);
+	if (err != NULL) {
+		cb(NULL, 0, err, arg);
+		leveldb_free(err);
+	}
+	if (rc == 0)
+		rc = store_salvage_flush(db, wb, 0, newdir, errstr);
+	leveldb_writebatch_destroy(wb);
+	return rc;
+}
+
+/*
+ * Into a new database: what reads clean, then the revision (past every
+ * value's) and the change log's start, synced.
+ */
+static int
+store_salvage_rebuild(struct store *s, const char *newdir,
+    uint64_t *revision, store_salvage_cb cb, void *arg, const char **errstr)
+{
+	leveldb_options_t	*opts;
+	leveldb_writebatch_t	*wb;
+	leveldb_t		*db;
 	char			*err = NULL;
 	uint64_t		 rev = 0;
 	int			 rc = -1;
+
+	opts = leveldb_options_create();
+	leveldb_options_set_create_if_missing(opts, 1);
+	leveldb_options_set_error_if_exists(opts, 1);
+	db = leveldb_open(opts, newdir, &err);
+	leveldb_options_destroy(opts);
+	if (db == NULL) {
+		store_fail(errstr, "cannot create %s: %s (left from an earlier "
+		    "repair? remove it)", newdir, err != NULL ? err :
+		    "unknown error");
+		leveldb_free(err);
+		return -1;
+	}
+	if (store_salvage_copy(s, db, newdir, &rev, cb, arg, errstr) == 0) {
+		rev++;
+		wb = leveldb_writebatch_create();
+		store_batch_put_num(wb, STORE_KEY_REVISION, rev, rev);
+		store_batch_put_num(wb, STORE_KEY_LOG_FIRST, rev, rev);
+		if (store_salvage_flush(db, wb, 1, newdir, errstr) == 0) {
+			*revision = rev;
+			rc = 0;
+		}
+		leveldb_writebatch_destroy(wb);
+	}
+	leveldb_close(db);
+	return rc;
+}
+
+/*
+ * After store_salvage: copies what reads clean into dir/store.new, then
+ * moves the old files aside to dir/store.damaged-<time> and the copy in.
+ */
+int
+store_salvage_values(const char *dir, store_salvage_cb cb, void *arg,
+    uint64_t *revision, char **aside, const char **errstr)
+{
+	struct store	*s;
+	char		*err = NULL, *newdir = NULL;
+	int		 rc = -1;
 
 	s = xcalloc(1, sizeof(*s));
 	s->dir = xstrdup(dir);
@@ -1394,27 +1465,21 @@ store_salvage_values(const char *dir, store_salvage_cb cb, void *arg,
 		leveldb_free(err);
 		goto out;
 	}
-	wb = leveldb_writebatch_create();
-	if (store_salvage_walk(s, wb, &rev, cb, arg, errstr) == 0) {
-		/* r and k were read by the walk: a damaged one is deleted */
-		rev++;
-		store_batch_put_num(wb, STORE_KEY_REVISION, rev, rev);
-		store_batch_put_num(wb, STORE_KEY_LOG_FIRST, rev, rev);
-		wo = leveldb_writeoptions_create();
-		leveldb_writeoptions_set_sync(wo, 1);
-		leveldb_write(s->db, wo, wb, &err);
-		leveldb_writeoptions_destroy(wo);
-		if (err != NULL) {
-			store_fail(errstr, "cannot write the repaired store in "
-			    "%s: %s", s->dbdir, err);
-			leveldb_free(err);
-		} else {
-			*revision = rev;
-			rc = 0;
-		}
+	xasprintf(&newdir, "%s/%s.new", dir, STORE_DB_DIR);
+	if (store_salvage_rebuild(s, newdir, revision, cb, arg, errstr) == -1)
+		goto out;
+	leveldb_close(s->db);
+	s->db = NULL;
+	xasprintf(aside, "%s/%s.damaged-%lld", dir, STORE_DB_DIR,
+	    (long long)time(NULL));
+	if (rename(s->dbdir, *aside) == -1 || rename(newdir, s->dbdir) == -1) {
+		store_fail(errstr, "cannot move the rebuilt store into %s: %s",
+		    s->dbdir, strerror(errno));
+		goto out;
 	}
-	leveldb_writebatch_destroy(wb);
+	rc = 0;
 out:
+	free(newdir);
 	store_free(s);
 	return rc;
 }

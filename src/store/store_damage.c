@@ -99,16 +99,23 @@ store_damage_degrade(struct store_damage *d, const char *what)
 	free(detail);
 }
 
+/*
+ * LevelDB names the file in most corruption errors but not in all (1.23:
+ * "block checksum mismatch" does not): an error naming none is told once
+ * per distinct text instead.
+ */
 void
 store_damage_corruption(struct store_damage *d, const char *what,
     const char *err)
 {
-	char	file[128];
+	char		 file[128];
+	const char	*id;
 
 	d->corruptions++;
 	store_damage_file(err, file, sizeof(file));
-	store_damage_degrade(d, *file != '\0' ? file : "a store file");
-	if (store_damage_seen(d, *file != '\0' ? file : "?"))
+	id = *file != '\0' ? file : err + strlen(STORE_DAMAGE_PREFIX);
+	store_damage_degrade(d, *file != '\0' ? file : id);
+	if (store_damage_seen(d, id))
 		return;
 	log_warnx("store: %s: %s is damaged (%s); reads that meet it fail, "
 	    "the store stays degraded until edgesite --repair", what,

@@ -33,7 +33,8 @@ int	 store_damage_is_corruption(const char *err);
 const char *store_damage_file(const char *err, char *buf, size_t len);
 /*
  * A corruption error met by what ("get", "scan", ...): counted, logged
- * the first time its file is named, and the store degraded.
+ * the first time its file is named (or, naming none, its text is seen),
+ * and the store degraded.
  */
 void	 store_damage_corruption(struct store_damage *, const char *what,
 	    const char *err);

@@ -53,6 +53,7 @@ static const struct store_repair_family store_repair_families[] = {
 struct store_repair_count {
 	uint64_t	n[STORE_REPAIR_NFAM + 1];
 	int		ok;		/* the count is complete */
+	int		tell;		/* names the keys of no family */
 };
 
 /* The family of a key; STORE_REPAIR_NFAM for the rest. */
@@ -73,18 +74,28 @@ store_repair_count_cb(const char *key, const char *val, size_t len,
     void *arg)
 {
 	struct store_repair_count	*c = arg;
+	size_t				 f = store_repair_family_of(key);
+	char				 ek[256];
 
 	(void)val;
 	(void)len;
-	c->n[store_repair_family_of(key)]++;
+	c->n[f]++;
+	/* the store's own keys aside, a key of no family is damaged */
+	if (c->tell && f == STORE_REPAIR_NFAM &&
+	    strcmp(key, STORE_KEY_REVISION) != 0 &&
+	    strcmp(key, STORE_KEY_LOG_FIRST) != 0)
+		log_warnx("repair: %s: a key of no family, damaged or "
+		    "unknown: left in place", log_escape(key, strlen(key), ek,
+		    sizeof(ek)));
 	return 0;
 }
 
 /* Counts an open store; a scan stopped by damage leaves c->ok 0. */
 static void
-store_repair_count(struct store *s, struct store_repair_count *c)
+store_repair_count(struct store *s, struct store_repair_count *c, int tell)
 {
 	memset(c, 0, sizeof(*c));
+	c->tell = tell;
 	c->ok = store_scan(s, "", store_repair_count_cb, c) == 0;
 }
 
@@ -103,7 +114,7 @@ store_repair_before(const char *dir, struct store_repair_count *c)
 		    "what it dropped");
 		return;
 	}
-	store_repair_count(s, c);
+	store_repair_count(s, c, 0);
 	if (!c->ok)
 		log_warnx("repair: before: the scan stopped at damage: what "
 		    "lies past it cannot be counted");
@@ -136,7 +147,7 @@ store_repair_echo(const char *dir)
 	free(path);
 }
 
-/* A damaged value the repair deleted. */
+/* What the rebuild left behind: a damaged value, or damaged blocks. */
 static void
 store_repair_damaged_cb(const char *key, size_t keylen, const char *why,
     void *arg)
@@ -144,9 +155,15 @@ store_repair_damaged_cb(const char *key, size_t keylen, const char *why,
 	uint64_t	*n = arg;
 	char		 ek[256];
 
+	if (key == NULL) {
+		log_warnx("repair: blocks that fail their checksum were left "
+		    "behind (%s): the entries in them cannot be named; the "
+		    "counts below tell how many", why);
+		return;
+	}
 	(*n)++;
-	log_warnx("repair: %s: damaged value (%s), deleted", log_escape(key,
-	    keylen, ek, sizeof(ek)), why);
+	log_warnx("repair: %s: damaged value (%s), left behind",
+	    log_escape(key, keylen, ek, sizeof(ek)), why);
 }
 
 /* Adds a delete of each resume point to the batch. */
@@ -215,7 +232,7 @@ store_repair(const char *dir)
 	struct store			*s;
 	struct stat			 sb;
 	const char			*errstr;
-	char				*dbdir;
+	char				*dbdir, *aside = NULL;
 	uint64_t			 damaged = 0, rev = 0;
 	size_t				 v;
 	int				 rc = -1;
@@ -236,18 +253,22 @@ store_repair(const char *dir)
 	}
 	store_repair_echo(dir);
 	if (store_salvage_values(dir, store_repair_damaged_cb, &damaged, &rev,
-	    &errstr) == -1) {
+	    &aside, &errstr) == -1) {
 		log_warnx("repair: %s", errstr);
+		free(aside);
 		return -1;
 	}
-	log_info("repair: %" PRIu64 " damaged values deleted; local revision "
-	    "now %" PRIu64 ", the change log starts there (local API readers "
-	    "list again)", damaged, rev);
+	log_info("repair: what reads clean was copied into a new store; the "
+	    "old files are kept in %s (remove it once satisfied)", aside);
+	free(aside);
+	log_info("repair: %" PRIu64 " damaged values left behind; local "
+	    "revision now %" PRIu64 ", the change log starts there (local API "
+	    "readers list again)", damaged, rev);
 	if ((s = store_open(NULL, dir, &errstr)) == NULL) {
 		log_warnx("repair: after: %s", errstr);
 		return -1;
 	}
-	store_repair_count(s, &now);
+	store_repair_count(s, &now, 1);
 	if (!now.ok)
 		log_warnx("repair: after: the scan failed: the store is still "
 		    "damaged");

@@ -1344,8 +1344,8 @@ store_salvage_flush(leveldb_t *db, leveldb_writebatch_t *wb, int sync,
 	leveldb_writeoptions_destroy(wo);
 	leveldb_writebatch_clear(wb);
 	if (err != NULL) {
-		store_fail(errstr, "cannot write the new store in %s: %s", dbdir,
-		    err);
+		store_fail(errstr, "cannot write the new store in %s: %s",
+		    dbdir, err);
 		leveldb_free(err);
 		return -1;
 	}
@@ -1449,7 +1449,7 @@ store_salvage_values(const char *dir, store_salvage_cb cb, void *arg,
 {
 	struct store	*s;
 	char		*err = NULL, *newdir = NULL;
-	int		 rc = -1;
+	int		 fd, rc = -1;
 
 	s = xcalloc(1, sizeof(*s));
 	s->dir = xstrdup(dir);
@@ -1472,10 +1472,21 @@ store_salvage_values(const char *dir, store_salvage_cb cb, void *arg,
 	s->db = NULL;
 	xasprintf(aside, "%s/%s.damaged-%lld", dir, STORE_DB_DIR,
 	    (long long)time(NULL));
-	if (rename(s->dbdir, *aside) == -1 || rename(newdir, s->dbdir) == -1) {
+	if (rename(s->dbdir, *aside) == -1) {
+		store_fail(errstr, "cannot move %s aside: %s", s->dbdir,
+		    strerror(errno));
+		goto out;
+	}
+	if (rename(newdir, s->dbdir) == -1) {
 		store_fail(errstr, "cannot move the rebuilt store into %s: %s",
 		    s->dbdir, strerror(errno));
+		/* never leave the place empty: a start would create there */
+		(void)rename(*aside, s->dbdir);
 		goto out;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		close(fd);
 	}
 	rc = 0;
 out:

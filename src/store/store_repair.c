@@ -216,8 +216,8 @@ store_repair_report(const struct store_repair_count *was,
 			    "(only this node had them), %" PRIu64 " kept",
 			    f->what, b - a, b, a);
 		else if (b > a)
-			log_warnx("repair: %s: %" PRIu64 " of %" PRIu64 " lost, "
-			    "%" PRIu64 " kept", f != NULL ? f->what :
+			log_warnx("repair: %s: %" PRIu64 " of %" PRIu64
+			    " lost, %" PRIu64 " kept", f != NULL ? f->what :
 			    "other keys", b - a, b, a);
 		else
 			log_info("repair: %s: %" PRIu64 " kept, none lost",

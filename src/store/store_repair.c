@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "store/store.h"
 #include "store/store_keys.h"
 #include "store/store_repair.h"
+#include "store/store_wal.h"
 
 /* Lines of LevelDB's repair log echoed at most. */
 #define STORE_REPAIR_LOG_LINES	200
@@ -147,6 +149,85 @@ store_repair_echo(const char *dir)
 	free(path);
 }
 
+/* LevelDB's logs: *.log in file number order, as it wrote them. */
+static int
+store_repair_log_filter(const struct dirent *de)
+{
+	size_t	len = strlen(de->d_name);
+
+	return len > 4 && strcmp(de->d_name + len - 4, ".log") == 0;
+}
+
+/*
+ * Reads every log before LevelDB's repair archives them: the keys that
+ * damaged records write, which the repair would bring back unverified.
+ */
+static struct store_wal *
+store_repair_logs(const char *dir)
+{
+	struct store_wal	*w;
+	struct dirent		**de;
+	char			*dbdir, *path;
+	int			 i, n;
+
+	w = store_wal_new();
+	xasprintf(&dbdir, "%s/store", dir);
+	if ((n = scandir(dbdir, &de, store_repair_log_filter,
+	    versionsort)) == -1) {
+		log_warn("repair: %s", dbdir);
+		free(dbdir);
+		return w;
+	}
+	for (i = 0; i < n; i++) {
+		xasprintf(&path, "%s/%s", dbdir, de[i]->d_name);
+		if (store_wal_read(w, path) == -1)
+			log_warn("repair: %s: cannot be checked", path);
+		free(path);
+		free(de[i]);
+	}
+	free(de);
+	free(dbdir);
+	if (store_wal_damaged(w) > 0)
+		log_warnx("repair: %zu records of LevelDB's log fail their "
+		    "checksum (LevelDB's repair would keep them): the keys "
+		    "they write are deleted", store_wal_damaged(w));
+	if (store_wal_unnamed(w) > 0)
+		log_warnx("repair: %zu of them could not be read to the end: "
+		    "what else they wrote cannot be named",
+		    store_wal_unnamed(w));
+	return w;
+}
+
+/* A key a damaged log record wrote: deleted unless the store's own. */
+static void
+store_repair_suspect_cb(const char *key, size_t keylen, void *arg)
+{
+	struct store_batch	*b = arg;
+	char			 ek[256];
+
+	log_escape(key, keylen, ek, sizeof(ek));
+	if (strlen(key) != keylen || strcmp(key, STORE_KEY_REVISION) == 0 ||
+	    strcmp(key, STORE_KEY_LOG_FIRST) == 0 || strncmp(key,
+	    STORE_KEY_LOG, strlen(STORE_KEY_LOG)) == 0) {
+		log_warnx("repair: %s: written by a damaged log record, left "
+		    "(the store's own, or not a key edgesite writes)", ek);
+		return;
+	}
+	log_warnx("repair: %s: written by a damaged log record, deleted", ek);
+	store_batch_delete(b, key);
+}
+
+/* Deletes the keys damaged log records wrote, in one batch. */
+static int
+store_repair_suspects(struct store *s, const struct store_wal *w)
+{
+	struct store_batch	*b;
+
+	b = store_batch_new(s);
+	store_wal_each(w, store_repair_suspect_cb, b);
+	return store_batch_commit(b);
+}
+
 /* What the rebuild left behind: a damaged value, or damaged blocks. */
 static void
 store_repair_damaged_cb(const char *key, size_t keylen, const char *why,
@@ -229,6 +310,7 @@ int
 store_repair(const char *dir)
 {
 	struct store_repair_count	 was, now;
+	struct store_wal		*w;
 	struct store			*s;
 	struct stat			 sb;
 	const char			*errstr;
@@ -247,8 +329,10 @@ store_repair(const char *dir)
 	log_info("repair: store in %s", dbdir);
 	free(dbdir);
 	store_repair_before(dir, &was);
+	w = store_repair_logs(dir);
 	if (store_salvage(dir, &errstr) == -1) {
 		log_warnx("repair: %s", errstr);
+		store_wal_free(w);
 		return -1;
 	}
 	store_repair_echo(dir);
@@ -256,6 +340,7 @@ store_repair(const char *dir)
 	    &aside, &errstr) == -1) {
 		log_warnx("repair: %s", errstr);
 		free(aside);
+		store_wal_free(w);
 		return -1;
 	}
 	log_info("repair: what reads clean was copied into a new store; the "
@@ -266,8 +351,13 @@ store_repair(const char *dir)
 	    "readers list again)", damaged, rev);
 	if ((s = store_open(NULL, dir, &errstr)) == NULL) {
 		log_warnx("repair: after: %s", errstr);
+		store_wal_free(w);
 		return -1;
 	}
+	if (store_repair_suspects(s, w) == -1)
+		log_warnx("repair: the keys of damaged log records could not "
+		    "be deleted");
+	store_wal_free(w);
 	store_repair_count(s, &now, 1);
 	if (!now.ok)
 		log_warnx("repair: after: the scan failed: the store is still "

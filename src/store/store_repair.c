@@ -23,6 +23,7 @@
 #include "core/xmalloc.h"
 #include "store/store.h"
 #include "store/store_keys.h"
+#include "store/store_lock.h"
 #include "store/store_repair.h"
 #include "store/store_wal.h"
 
@@ -317,7 +318,7 @@ store_repair(const char *dir)
 	char				*dbdir, *aside = NULL;
 	uint64_t			 damaged = 0, rev = 0;
 	size_t				 v;
-	int				 rc = -1;
+	int				 fd, rc = -1;
 
 	xasprintf(&dbdir, "%s/store", dir);
 	if (stat(dbdir, &sb) == -1) {
@@ -328,6 +329,12 @@ store_repair(const char *dir)
 	}
 	log_info("repair: store in %s", dbdir);
 	free(dbdir);
+	/* each step takes the lock again; a running edgesite stops it here */
+	if ((fd = store_lock_take(dir, &errstr)) == -1) {
+		log_warnx("repair: %s", errstr);
+		return -1;
+	}
+	store_lock_release(fd);
 	store_repair_before(dir, &was);
 	w = store_repair_logs(dir);
 	if (store_salvage(dir, &errstr) == -1) {

@@ -196,3 +196,11 @@ def test_repair_without_a_store(tmp_path):
     assert r.returncode == 1
     assert "nothing to repair" in r.stderr
     assert not (tmp_path / "none").exists()
+
+
+def test_repair_refused_while_running(edgesite):
+    rc, out = repair(edgesite)
+    assert rc == 1
+    assert "is in use by another edgesite (pid %d)" % edgesite.proc.pid in out
+    assert "repair: leveldb:" not in out
+    assert edgesite.get("/readyz")[0] == 200

@@ -30,6 +30,7 @@
 #include <leveldb/c.h>
 
 #include "core/clock.h"
+#include "core/health.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/xmalloc.h"
@@ -82,6 +83,15 @@ struct store_sub {
 };
 TAILQ_HEAD(store_subs, store_sub);
 
+struct store_sync_watch {
+	struct store		*s;
+	store_synced_cb		 cb;
+	void			*arg;
+	int			 dead;
+	TAILQ_ENTRY(store_sync_watch) entry;
+};
+TAILQ_HEAD(store_sync_watches, store_sync_watch);
+
 struct store {
 	struct event_base	*base;
 	char			*dir;
@@ -96,6 +106,8 @@ struct store {
 
 	uint64_t		 revision;
 	uint64_t		 synced;	/* revision made durable */
+	int			 degraded;	/* the last write failed */
+	uint64_t		 failed_run;	/* failures since the last ok */
 	uint64_t		 log_first;	/* change log complete after */
 	int			 log_saved;	/* log_first is in the store */
 	struct store_stats	 stats;
@@ -103,6 +115,8 @@ struct store {
 	struct event		*ev_notify;
 	struct store_pendings	 pending;
 	struct store_subs	 subs;
+	struct event		*ev_sync;
+	struct store_sync_watches watches;
 	int			 dispatching;
 	int			 closed;	/* closed from a callback */
 };
@@ -111,6 +125,7 @@ static char	store_err[2048];
 
 static void	store_free(struct store *);
 static void	store_notify_cb(evutil_socket_t, short, void *);
+static void	store_sync_cb(evutil_socket_t, short, void *);
 
 /* Fills the static error buffer and points *errstr at it. */
 static void __attribute__((format(printf, 2, 3)))
@@ -306,6 +321,7 @@ store_open(struct event_base *base, const char *dir, const char **errstr)
 	xasprintf(&s->dbdir, "%s/%s", dir, STORE_DB_DIR);
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->subs);
+	TAILQ_INIT(&s->watches);
 	if ((s->lockfd = store_lock_take(dir, errstr)) == -1)
 		goto fail;
 	if (store_db_open(s, errstr) == -1)
@@ -317,7 +333,8 @@ store_open(struct event_base *base, const char *dir, const char **errstr)
 	s->synced = s->revision;
 	if (base != NULL) {
 		s->ev_notify = evtimer_new(base, store_notify_cb, s);
-		if (s->ev_notify == NULL)
+		s->ev_sync = evtimer_new(base, store_sync_cb, s);
+		if (s->ev_notify == NULL || s->ev_sync == NULL)
 			fatalx("store: cannot create the notify event");
 	}
 	log_info("store: opened %s at revision %" PRIu64, s->dbdir,
@@ -365,7 +382,12 @@ store_free(struct store *s)
 {
 	struct store_pending	*p;
 	struct store_sub	*sub;
+	struct store_sync_watch	*w;
 
+	while ((w = TAILQ_FIRST(&s->watches)) != NULL) {
+		TAILQ_REMOVE(&s->watches, w, entry);
+		free(w);
+	}
 	while ((p = TAILQ_FIRST(&s->pending)) != NULL) {
 		TAILQ_REMOVE(&s->pending, p, entry);
 		store_pending_free(p);
@@ -376,6 +398,8 @@ store_free(struct store *s)
 	}
 	if (s->ev_notify != NULL)
 		event_free(s->ev_notify);
+	if (s->ev_sync != NULL)
+		event_free(s->ev_sync);
 	if (s->db != NULL)
 		leveldb_close(s->db);
 	if (s->opts != NULL)
@@ -393,18 +417,60 @@ store_free(struct store *s)
 }
 
 /*
- * Writes the revision again with sync on, so what the unsynced batches
- * wrote reaches the disk before a clean exit.
+ * A write failed: counted, and the store is degraded until one succeeds.
+ * Logged at the first failure of a run; the rest of the run is counted
+ * and told with the recovery (the disk stays full for a while).
  */
 static void
+store_write_failed(struct store *s, const char *what, const char *key,
+    char *err)
+{
+	const char	*why;
+
+	s->stats.write_errors++;
+	s->failed_run++;
+	if (s->degraded) {
+		s->stats.errors++;
+		log_debug("store: %s: %s", what, err);
+		leveldb_free(err);
+		return;
+	}
+	s->degraded = 1;
+	why = strstr(err, "No space") != NULL ||
+	    strstr(err, "no space") != NULL ? "no space" : "write failed";
+	health_set("store", HEALTH_DEGRADED, why);
+	store_error(s, what, key, err);
+	log_warnx("store: degraded (%s): writes fail, nothing they carry is "
+	    "acknowledged; retrying as writes come", why);
+}
+
+/* A write succeeded: the end of a degraded run. */
+static void
+store_write_ok(struct store *s)
+{
+	if (!s->degraded)
+		return;
+	s->degraded = 0;
+	health_set("store", HEALTH_OK, s->dir);
+	log_info("store: writes succeed again after %" PRIu64 " failed",
+	    s->failed_run);
+	s->failed_run = 0;
+}
+
+/*
+ * Writes the revision again with sync on, so what the unsynced batches
+ * wrote reaches the disk. 0, or -1 (logged, counted) when it did not.
+ */
+static int
 store_sync(struct store *s)
 {
 	leveldb_writeoptions_t	*wo;
 	char			 num[32], *buf, *err = NULL;
 	size_t			 len;
+	uint64_t		 rev = s->revision;
 
-	if (s->synced == s->revision)
-		return;
+	if (s->synced == rev)
+		return 0;
 	snprintf(num, sizeof(num), "%" PRIu64, s->revision);
 	buf = store_value_frame(num, strlen(num), &len);
 	wo = leveldb_writeoptions_create();
@@ -413,10 +479,14 @@ store_sync(struct store *s)
 	    buf, len, &err);
 	leveldb_writeoptions_destroy(wo);
 	free(buf);
-	if (err != NULL)
-		store_error(s, "sync at close", NULL, err);
-	else
-		s->synced = s->revision;
+	s->stats.syncs++;
+	if (err != NULL) {
+		store_write_failed(s, "sync", NULL, err);
+		return -1;
+	}
+	s->synced = rev;
+	store_write_ok(s);
+	return 0;
 }
 
 /* Syncs, closes LevelDB and frees, or defers the free to the dispatcher. */
@@ -820,10 +890,11 @@ store_batch_commit(struct store_batch *b)
 	leveldb_write(s->db, s->wopts, wb, &err);
 	leveldb_writebatch_destroy(wb);
 	if (err != NULL) {
-		store_error(s, "commit", b->ops[0].key, err);
+		store_write_failed(s, "commit", b->ops[0].key, err);
 		rc = -1;
 		goto out;
 	}
+	store_write_ok(s);
 	s->revision++;
 	s->log_saved = 1;
 	s->stats.commits++;
@@ -839,6 +910,132 @@ store_batch_commit(struct store_batch *b)
 out:
 	store_batch_free(b);
 	return rc;
+}
+
+/*
+ * store_batch_commit, and a sync due: the fsync'ed write on the next loop
+ * turn covers every batch committed before it, so one per turn serves all
+ * the synced batches of the turn.
+ */
+int
+store_batch_commit_sync(struct store_batch *b, uint64_t *rev)
+{
+	struct store	*s = b->s;
+
+	*rev = 0;
+	if (store_batch_commit(b) == -1)
+		return -1;
+	*rev = s->revision;
+	store_sync_soon(s);
+	return 0;
+}
+
+/* Asks for the sync of the next loop turn if a batch is not synced. */
+void
+store_sync_soon(struct store *s)
+{
+	if (s->synced >= s->revision || s->ev_sync == NULL)
+		return;
+	if (!evtimer_pending(s->ev_sync, NULL))
+		clock_timer_add(s->ev_sync, 0);
+}
+
+/* Frees the watches unwatched during a pass. */
+static void
+store_sync_reap(struct store *s)
+{
+	struct store_sync_watch	*w, *next;
+
+	for (w = TAILQ_FIRST(&s->watches); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (w->dead) {
+			TAILQ_REMOVE(&s->watches, w, entry);
+			free(w);
+		}
+	}
+}
+
+/*
+ * The sync event: one synced write, then every watch is told how far the
+ * store is durable, or that the sync failed (what waited stays unsynced
+ * until a later sync succeeds).
+ */
+static void
+store_sync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store		*s = arg;
+	struct store_sync_watch	*w;
+	int			 failed;
+
+	(void)fd;
+	(void)what;
+	failed = store_sync(s) == -1;
+	log_trace(LOG_SUB_STORE, "store: sync to revision %" PRIu64 "%s",
+	    s->revision, failed ? " failed" : "");
+	s->dispatching = 1;
+	TAILQ_FOREACH(w, &s->watches, entry) {
+		if (!w->dead)
+			w->cb(s->synced, failed, w->arg);
+		if (s->closed)
+			break;
+	}
+	s->dispatching = 0;
+	if (s->closed) {
+		store_free(s);
+		return;
+	}
+	store_sync_reap(s);
+}
+
+/* The revision made durable. */
+uint64_t
+store_synced(struct store *s)
+{
+	return s->synced;
+}
+
+/* Failed writes (commits and syncs) since open. */
+uint64_t
+store_write_errors(struct store *s)
+{
+	return s->stats.write_errors;
+}
+
+/* 1 after a failed write until a write succeeds. */
+int
+store_degraded(struct store *s)
+{
+	return s->degraded;
+}
+
+struct store_sync_watch *
+store_sync_watch(struct store *s, store_synced_cb cb, void *arg)
+{
+	struct store_sync_watch	*w;
+
+	w = xcalloc(1, sizeof(*w));
+	w->s = s;
+	w->cb = cb;
+	w->arg = arg;
+	TAILQ_INSERT_TAIL(&s->watches, w, entry);
+	return w;
+}
+
+/* Ends a watch; from inside a watch callback too. Accepts NULL. */
+void
+store_sync_unwatch(struct store_sync_watch *w)
+{
+	struct store	*s;
+
+	if (w == NULL)
+		return;
+	s = w->s;
+	if (s->dispatching) {
+		w->dead = 1;
+		return;
+	}
+	TAILQ_REMOVE(&s->watches, w, entry);
+	free(w);
 }
 
 /* Copies a LevelDB key into a growing NUL-terminated buffer. */
@@ -1211,6 +1408,14 @@ store_metrics(struct metrics_out *out, void *arg)
 	metrics_u64(out, name, op, st.scans);
 	metrics_counter(out, "edgesite_store_errors_total",
 	    "LevelDB errors met by the store.", st.errors);
+	metrics_counter(out, "edgesite_store_write_errors_total",
+	    "Failed writes (commits and syncs): nothing they carried was "
+	    "acknowledged.", st.write_errors);
+	metrics_counter(out, "edgesite_store_syncs_total",
+	    "Synced writes making acknowledged batches durable.", st.syncs);
+	metrics_gauge(out, "edgesite_store_degraded",
+	    "1 while writes fail (until one succeeds).",
+	    (uint64_t)s->degraded);
 	metrics_counter(out, "edgesite_store_damaged_values_total",
 	    "Stored values that failed their check.", st.damaged);
 	metrics_gauge(out, "edgesite_store_size_bytes",

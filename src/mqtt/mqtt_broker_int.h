@@ -155,6 +155,7 @@ struct mqtt_broker {
 	struct event		*commit_ev;
 	struct store_sync_watch	*sync_watch;
 	struct mqtt_connq	 holding;	/* conns with held acks */
+	uint64_t		 hold_warned;	/* last warning, ms */
 	uint64_t		 seq;		/* last message key used */
 	uint64_t		 match_gen;
 	struct mqtt_session	**matched;

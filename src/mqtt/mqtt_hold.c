@@ -24,11 +24,15 @@
 
 #include <event2/event.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "mqtt/mqtt_broker_int.h"
 #include "mqtt/mqtt_packet.h"
 #include "store/store.h"
+
+/* At most one warning per interval for the closes without an ack. */
+#define MQTT_HOLD_WARN_MS	10000
 
 /* One withheld PUBACK or PUBREC. */
 struct mqtt_hold {
@@ -120,9 +124,20 @@ mqtt_hold_release_conn(struct mqtt_conn *c, uint64_t synced)
 static void
 mqtt_hold_fail_conn(struct mqtt_conn *c)
 {
-	c->broker->stats.acks_withheld++;
-	log_warnx("%s: the store could not write what it sent, closing "
-	    "without the acknowledgement", c->name);
+	struct mqtt_broker	*b = c->broker;
+	uint64_t		 now = clock_mono_ms();
+
+	b->stats.acks_withheld++;
+	/* a full disk fails every client: one warning per interval */
+	if (b->hold_warned == 0 || now - b->hold_warned >=
+	    MQTT_HOLD_WARN_MS) {
+		log_warnx("%s: the store could not write what it sent, "
+		    "closing without the acknowledgement (%llu such "
+		    "closes in all)", c->name, b->stats.acks_withheld);
+		b->hold_warned = now;
+	} else
+		log_debug("%s: the store could not write what it sent, "
+		    "closing without the acknowledgement", c->name);
 	mqtt_conn_fsm(c, MQTT_CONN_EV_UNSYNCED);
 }
 

@@ -14,6 +14,7 @@
 
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 
 #include <dirent.h>
@@ -40,6 +41,11 @@
 
 /* LevelDB block cache: enough for a small node's working set. */
 #define STORE_CACHE_SIZE	(8u * 1024 * 1024)
+/*
+ * Free space a write leaves on the store's filesystem: LevelDB's memtable
+ * flush and compactions need it (edgesite.8, "Durability").
+ */
+#define STORE_RESERVE		(4u * 1024 * 1024)
 /* Sub-directory of the state directory holding the LevelDB files. */
 #define STORE_DB_DIR		"store"
 
@@ -107,6 +113,7 @@ struct store {
 	uint64_t		 revision;
 	uint64_t		 synced;	/* revision made durable */
 	int			 degraded;	/* the last write failed */
+	int			 torn;		/* LevelDB failed a write */
 	uint64_t		 failed_run;	/* failures since the last ok */
 	uint64_t		 log_first;	/* change log complete after */
 	int			 log_saved;	/* log_first is in the store */
@@ -417,9 +424,35 @@ store_free(struct store *s)
 }
 
 /*
- * A write failed: counted, and the store is degraded until one succeeds.
- * Logged at the first failure of a run; the rest of the run is counted
- * and told with the recovery (the disk stays full for a while).
+ * A write failed or was refused (why: "no space" or "write failed"):
+ * counted, and the store is degraded until one succeeds. Logged at the
+ * first failure of a run; the rest of the run is counted and told with
+ * the recovery (a disk stays full for a while).
+ */
+static void
+store_write_degrade(struct store *s, const char *why, const char *what,
+    const char *key, const char *msg)
+{
+	char	ek[256];
+
+	s->stats.write_errors++;
+	s->failed_run++;
+	if (s->degraded) {
+		log_debug("store: %s: %s", what, msg);
+		return;
+	}
+	s->degraded = 1;
+	health_set("store", HEALTH_DEGRADED, why);
+	log_warnx("store: %s%s%s: %s", what, key != NULL ? " " : "",
+	    key != NULL ? log_escape(key, strlen(key), ek, sizeof(ek)) : "",
+	    msg);
+	log_warnx("store: degraded (%s): writes fail, nothing they carry is "
+	    "acknowledged; retrying as writes come", why);
+}
+
+/*
+ * LevelDB failed a write: its log may end in a torn record, so the
+ * database is reopened before the next write (store_write_ready).
  */
 static void
 store_write_failed(struct store *s, const char *what, const char *key,
@@ -427,21 +460,62 @@ store_write_failed(struct store *s, const char *what, const char *key,
 {
 	const char	*why;
 
-	s->stats.write_errors++;
-	s->failed_run++;
-	if (s->degraded) {
-		s->stats.errors++;
-		log_debug("store: %s: %s", what, err);
-		leveldb_free(err);
-		return;
-	}
-	s->degraded = 1;
 	why = strstr(err, "No space") != NULL ||
 	    strstr(err, "no space") != NULL ? "no space" : "write failed";
-	health_set("store", HEALTH_DEGRADED, why);
-	store_error(s, what, key, err);
-	log_warnx("store: degraded (%s): writes fail, nothing they carry is "
-	    "acknowledged; retrying as writes come", why);
+	s->stats.errors++;
+	s->torn = 1;
+	store_write_degrade(s, why, what, key, err);
+	leveldb_free(err);
+}
+
+/*
+ * Closes and opens LevelDB again: recovery takes a torn record at the
+ * end of the log for the end, where a record written after it would be
+ * skipped with it. -1 (logged) leaves the store without a database until
+ * a later write tries again.
+ */
+static int
+store_reopen(struct store *s)
+{
+	char	*err = NULL;
+
+	if (s->db != NULL)
+		leveldb_close(s->db);
+	s->db = leveldb_open(s->opts, s->dbdir, &err);
+	if (s->db == NULL) {
+		store_write_degrade(s, "write failed", "reopen", NULL,
+		    err != NULL ? err : "unknown error");
+		leveldb_free(err);
+		return -1;
+	}
+	s->torn = 0;
+	log_info("store: reopened %s after a failed write", s->dbdir);
+	return 0;
+}
+
+/*
+ * Whether a write of about need bytes may go to LevelDB: -1 (counted,
+ * degraded "no space") when it would leave less than STORE_RESERVE free,
+ * so LevelDB never meets a full disk in the middle of a log record or a
+ * compaction (which it does not recover from while open); -1 too when
+ * the reopen after a failed write fails.
+ */
+static int
+store_write_ready(struct store *s, const char *what, size_t need)
+{
+	struct statvfs	sv;
+	char		msg[128];
+
+	if (statvfs(s->dbdir, &sv) == 0 && (uint64_t)sv.f_bavail *
+	    sv.f_frsize < (uint64_t)STORE_RESERVE + need) {
+		snprintf(msg, sizeof(msg), "refused: less than %u KiB would "
+		    "be left free", (STORE_RESERVE + 1023) / 1024);
+		store_write_degrade(s, "no space", what, NULL, msg);
+		return -1;
+	}
+	if (s->torn || s->db == NULL)
+		return store_reopen(s);
+	return 0;
 }
 
 /* A write succeeded: the end of a degraded run. */
@@ -471,6 +545,8 @@ store_sync(struct store *s)
 
 	if (s->synced == rev)
 		return 0;
+	if (store_write_ready(s, "sync", 64) == -1)
+		return -1;
 	snprintf(num, sizeof(num), "%" PRIu64, s->revision);
 	buf = store_value_frame(num, strlen(num), &len);
 	wo = leveldb_writeoptions_create();
@@ -496,7 +572,8 @@ store_close(struct store *s)
 	if (s == NULL || s->closed)
 		return;
 	store_sync(s);
-	leveldb_close(s->db);
+	if (s->db != NULL)
+		leveldb_close(s->db);
 	s->db = NULL;
 	log_info("store: closed %s at revision %" PRIu64, s->dbdir,
 	    s->revision);
@@ -525,6 +602,8 @@ store_get_rev(struct store *s, const char *key, char **val, size_t *len,
 	size_t		 rawlen, plen;
 
 	s->stats.gets++;
+	if (s->db == NULL)
+		return -1;	/* the reopen failed, logged */
 	raw = leveldb_get(s->db, s->ropts, key, strlen(key), &rawlen, &err);
 	if (err != NULL) {
 		store_error(s, "get", key, err);
@@ -871,6 +950,17 @@ store_batch_queue(struct store_batch *b, uint64_t rev)
 	store_notify_arm(s);
 }
 
+/* About the bytes the batch adds to LevelDB's log. */
+static size_t
+store_batch_size(const struct store_batch *b)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < b->nops; i++)
+		n += 2 * strlen(b->ops[i].key) + b->ops[i].buflen + 64;
+	return n;
+}
+
 /* One atomic LevelDB write, then the changes queue for delivery. */
 int
 store_batch_commit(struct store_batch *b)
@@ -886,6 +976,10 @@ store_batch_commit(struct store_batch *b)
 	rc = 0;
 	if (b->nops == 0)
 		goto out;
+	if (store_write_ready(s, "commit", store_batch_size(b)) == -1) {
+		rc = -1;
+		goto out;
+	}
 	wb = store_batch_build(b, s->revision + 1);
 	leveldb_write(s->db, s->wopts, wb, &err);
 	leveldb_writebatch_destroy(wb);
@@ -1099,6 +1193,8 @@ store_scan_fn(struct store *s, const char *prefix, const char *start,
 	const char		*k;
 
 	s->stats.scans++;
+	if (s->db == NULL)
+		return -1;	/* the reopen failed, logged */
 	it = leveldb_create_iterator(s->db, s->ropts);
 	if (start != NULL && strcmp(start, prefix) >= 0) {
 		/* begin after start: seek to it, step over an exact match */

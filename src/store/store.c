@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -36,6 +37,7 @@
 #include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "store/store.h"
+#include "store/store_damage.h"
 #include "store/store_lock.h"
 #include "store/store_value.h"
 
@@ -118,6 +120,7 @@ struct store {
 	uint64_t		 log_first;	/* change log complete after */
 	int			 log_saved;	/* log_first is in the store */
 	struct store_stats	 stats;
+	struct store_damage	 damage;	/* found while running */
 
 	struct event		*ev_notify;
 	struct store_pendings	 pending;
@@ -146,18 +149,34 @@ store_fail(const char **errstr, const char *fmt, ...)
 	*errstr = store_err;
 }
 
-/* Logs a LevelDB error once, counts it and frees LevelDB's text. */
+/*
+ * Logs a LevelDB error once, counts it and frees LevelDB's text; a
+ * corruption is logged once per damaged file and degrades the store.
+ */
 static void
 store_error(struct store *s, const char *what, const char *key, char *err)
 {
 	char	ek[256];
 
 	s->stats.errors++;
-	if (key != NULL)
+	if (store_damage_is_corruption(err))
+		store_damage_corruption(&s->damage, what, err);
+	else if (key != NULL)
 		log_warnx("store: %s %s: %s", what, log_escape(key,
 		    strlen(key), ek, sizeof(ek)), err);
 	else
 		log_warnx("store: %s: %s", what, err);
+	leveldb_free(err);
+}
+
+/* Frees the text of an error a read shrugs off, minding corruption. */
+static void
+store_error_aside(struct store *s, const char *what, char *err)
+{
+	if (store_damage_is_corruption(err)) {
+		s->stats.errors++;
+		store_damage_corruption(&s->damage, what, err);
+	}
 	leveldb_free(err);
 }
 
@@ -166,11 +185,8 @@ static void
 store_damaged(struct store *s, const char *key, size_t keylen,
     const char *why)
 {
-	char	ek[256];
-
 	s->stats.damaged++;
-	log_warnx("store: %s: damaged value (%s), treating it as absent",
-	    log_escape(key, keylen, ek, sizeof(ek)), why);
+	store_damage_value(&s->damage, key, keylen, why);
 }
 
 /* Creates the state directory (one level, mode 0700) if missing. */
@@ -288,25 +304,82 @@ store_log_load(struct store *s, const char **errstr)
 	return rc;
 }
 
-/* Opens LevelDB under s->dbdir with our options. */
+/*
+ * Whether the LevelDB directory is new: missing, or holding nothing but
+ * what a failed first open leaves (its lock and info log). Only a new
+ * directory may be created in: LevelDB, told to create over files it
+ * cannot open (CURRENT lost), starts an empty database and deletes the old
+ * tables as obsolete. 1 new, 0 holds data, -1 unreadable.
+ */
 static int
-store_db_open(struct store *s, const char **errstr)
+store_db_fresh(const char *dbdir, const char **errstr)
 {
-	char	*err = NULL;
+	DIR		*d;
+	struct dirent	*de;
+	int		 fresh = 1;
 
+	if ((d = opendir(dbdir)) == NULL) {
+		if (errno == ENOENT)
+			return 1;
+		store_fail(errstr, "cannot read %s: %s", dbdir,
+		    strerror(errno));
+		return -1;
+	}
+	while (fresh && (de = readdir(d)) != NULL)
+		fresh = strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, "LOCK") == 0 ||
+		    strcmp(de->d_name, "LOG") == 0 ||
+		    strcmp(de->d_name, "LOG.old") == 0;
+	closedir(d);
+	return fresh;
+}
+
+/* The options every open uses: paranoid, checksums verified on reads. */
+static void
+store_db_options(struct store *s, int create)
+{
 	s->opts = leveldb_options_create();
-	leveldb_options_set_create_if_missing(s->opts, 1);
-	leveldb_options_set_paranoid_checks(s->opts, 0);
+	leveldb_options_set_create_if_missing(s->opts, create);
+	leveldb_options_set_paranoid_checks(s->opts, 1);
 	s->cache = leveldb_cache_create_lru(STORE_CACHE_SIZE);
 	leveldb_options_set_cache(s->opts, s->cache);
 	s->ropts = leveldb_readoptions_create();
+	leveldb_readoptions_set_verify_checksums(s->ropts, 1);
 	s->wopts = leveldb_writeoptions_create();
 	leveldb_writeoptions_set_sync(s->wopts, 0);
+}
 
+/*
+ * Opens LevelDB under s->dbdir, creating it only when the directory is
+ * new. A store with data that does not open is left as it is, and the
+ * message names the recovery.
+ */
+static int
+store_db_open(struct store *s, const char **errstr)
+{
+	char	*err = NULL, *current;
+	int	 fresh, lost;
+
+	if ((fresh = store_db_fresh(s->dbdir, errstr)) == -1)
+		return -1;
+	store_db_options(s, fresh);
 	s->db = leveldb_open(s->opts, s->dbdir, &err);
+	if (s->db == NULL && fresh) {
+		store_fail(errstr, "cannot create the store in %s: %s",
+		    s->dbdir, err != NULL ? err : "unknown error");
+		leveldb_free(err);
+		return -1;
+	}
 	if (s->db == NULL) {
-		/* LevelDB's text names the file and the cause */
-		store_fail(errstr, "cannot open the store in %s: %s", s->dbdir,
+		/* LevelDB's text names the file and the cause, but for this */
+		xasprintf(&current, "%s/CURRENT", s->dbdir);
+		lost = access(current, F_OK) == -1 && errno == ENOENT;
+		free(current);
+		store_fail(errstr, "cannot open the store in %s: %s%s; its "
+		    "files are left as they are: run edgesite --repair (with "
+		    "the same -c) to recover what can be read", s->dbdir,
+		    lost ? "CURRENT is missing: " : "",
 		    err != NULL ? err : "unknown error");
 		leveldb_free(err);
 		return -1;
@@ -418,6 +491,7 @@ store_free(struct store *s)
 	if (s->wopts != NULL)
 		leveldb_writeoptions_destroy(s->wopts);
 	store_lock_release(s->lockfd);
+	store_damage_clear(&s->damage);
 	free(s->dbdir);
 	free(s->dir);
 	free(s);
@@ -442,7 +516,9 @@ store_write_degrade(struct store *s, const char *why, const char *what,
 		return;
 	}
 	s->degraded = 1;
-	health_set("store", HEALTH_DEGRADED, why);
+	/* damage outranks a full disk on /readyz: it lasts until a repair */
+	if (!store_damage_found(&s->damage))
+		health_set("store", HEALTH_DEGRADED, why);
 	log_warnx("store: %s%s%s: %s", what, key != NULL ? " " : "",
 	    key != NULL ? log_escape(key, strlen(key), ek, sizeof(ek)) : "",
 	    msg);
@@ -481,6 +557,8 @@ store_reopen(struct store *s)
 
 	if (s->db != NULL)
 		leveldb_close(s->db);
+	/* never a new database over the files of this one */
+	leveldb_options_set_create_if_missing(s->opts, 0);
 	s->db = leveldb_open(s->opts, s->dbdir, &err);
 	if (s->db == NULL) {
 		store_write_degrade(s, "write failed", "reopen", NULL,
@@ -525,7 +603,8 @@ store_write_ok(struct store *s)
 	if (!s->degraded)
 		return;
 	s->degraded = 0;
-	health_set("store", HEALTH_OK, s->dir);
+	if (!store_damage_found(&s->damage))
+		health_set("store", HEALTH_OK, s->dir);
 	log_info("store: writes succeed again after %" PRIu64 " failed",
 	    s->failed_run);
 	s->failed_run = 0;
@@ -788,7 +867,7 @@ store_batch_classify(struct store *s, struct store_op *op)
 	    &err);
 	if (err != NULL) {
 		/* log the change as if it were there; the read is an aid */
-		leveldb_free(err);
+		store_error_aside(s, "read before write", err);
 		op->logged = 1;
 		return;
 	}
@@ -878,7 +957,7 @@ store_batch_trim(struct store *s, leveldb_writebatch_t *wb, uint64_t rev)
 	leveldb_iter_destroy(it);
 	if (err != NULL) {
 		/* try again with the next commit */
-		leveldb_free(err);
+		store_error_aside(s, "change log trim", err);
 		return;
 	}
 	store_batch_put_num(wb, STORE_KEY_LOG_FIRST, first, rev);
@@ -1514,6 +1593,12 @@ store_metrics(struct metrics_out *out, void *arg)
 	    (uint64_t)s->degraded);
 	metrics_counter(out, "edgesite_store_damaged_values_total",
 	    "Stored values that failed their check.", st.damaged);
+	metrics_counter(out, "edgesite_store_corruption_errors_total",
+	    "LevelDB corruption errors met while running.",
+	    s->damage.corruptions);
+	metrics_gauge(out, "edgesite_store_damaged",
+	    "1 once damage was found: until a restart after edgesite "
+	    "--repair.", (uint64_t)store_damage_found(&s->damage));
 	metrics_gauge(out, "edgesite_store_size_bytes",
 	    "Approximate size of the store on disk in bytes.", st.disk_bytes);
 	metrics_gauge(out, "edgesite_store_revision",
@@ -1525,4 +1610,193 @@ const char *
 store_dir(struct store *s)
 {
 	return s->dir;
+}
+
+/* Runs LevelDB's repair on dir/store under the state directory's lock. */
+int
+store_salvage(const char *dir, const char **errstr)
+{
+	leveldb_options_t	*opts;
+	char			*dbdir, *err = NULL;
+	int			 lockfd, rc = 0;
+
+	if ((lockfd = store_lock_take(dir, errstr)) == -1)
+		return -1;
+	xasprintf(&dbdir, "%s/%s", dir, STORE_DB_DIR);
+	opts = leveldb_options_create();
+	leveldb_repair_db(opts, dbdir, &err);
+	leveldb_options_destroy(opts);
+	if (err != NULL) {
+		store_fail(errstr, "repair of %s failed: %s", dbdir, err);
+		leveldb_free(err);
+		rc = -1;
+	}
+	free(dbdir);
+	store_lock_release(lockfd);
+	return rc;
+}
+
+/* Writes and empties a copy batch; 0, or -1 with *errstr. */
+static int
+store_salvage_flush(leveldb_t *db, leveldb_writebatch_t *wb, int sync,
+    const char *dbdir, const char **errstr)
+{
+	leveldb_writeoptions_t	*wo;
+	char			*err = NULL;
+
+	wo = leveldb_writeoptions_create();
+	leveldb_writeoptions_set_sync(wo, sync);
+	leveldb_write(db, wo, wb, &err);
+	leveldb_writeoptions_destroy(wo);
+	leveldb_writebatch_clear(wb);
+	if (err != NULL) {
+		store_fail(errstr, "cannot write the new store in %s: %s",
+		    dbdir, err);
+		leveldb_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Copies every entry that reads clean from s into db: the iterator steps
+ * over blocks that fail their checksum (the error is kept and told), a
+ * value that fails its own check is told to cb and left behind. The
+ * highest revision a value carries goes in *maxrev.
+ */
+static int
+store_salvage_copy(struct store *s, leveldb_t *db, const char *newdir,
+    uint64_t *maxrev, store_salvage_cb cb, void *arg, const char **errstr)
+{
+	leveldb_iterator_t	*it;
+	leveldb_writebatch_t	*wb;
+	const char		*k, *v, *payload, *why;
+	char			*err = NULL;
+	size_t			 klen, vlen, plen, n = 0;
+	int			 rc = 0;
+
+	wb = leveldb_writebatch_create();
+	it = leveldb_create_iterator(s->db, s->ropts);
+	for (leveldb_iter_seek_to_first(it); rc == 0 &&
+	    leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		k = leveldb_iter_key(it, &klen);
+		v = leveldb_iter_value(it, &vlen);
+		if (store_value_check(v, vlen, &payload, &plen, &why) == -1) {
+			cb(k, klen, why, arg);
+			continue;
+		}
+		if (store_value_revision(v) > *maxrev)
+			*maxrev = store_value_revision(v);
+		leveldb_writebatch_put(wb, k, klen, v, vlen);
+		if (++n % 1000 == 0)
+			rc = store_salvage_flush(db, wb, 0, newdir, errstr);
+	}
+	leveldb_iter_get_error(it, &err);
+	leveldb_iter_destroy(it);
+	if (err != NULL) {
+		cb(NULL, 0, err, arg);
+		leveldb_free(err);
+	}
+	if (rc == 0)
+		rc = store_salvage_flush(db, wb, 0, newdir, errstr);
+	leveldb_writebatch_destroy(wb);
+	return rc;
+}
+
+/*
+ * Into a new database: what reads clean, then the revision (past every
+ * value's) and the change log's start, synced.
+ */
+static int
+store_salvage_rebuild(struct store *s, const char *newdir,
+    uint64_t *revision, store_salvage_cb cb, void *arg, const char **errstr)
+{
+	leveldb_options_t	*opts;
+	leveldb_writebatch_t	*wb;
+	leveldb_t		*db;
+	char			*err = NULL;
+	uint64_t		 rev = 0;
+	int			 rc = -1;
+
+	opts = leveldb_options_create();
+	leveldb_options_set_create_if_missing(opts, 1);
+	leveldb_options_set_error_if_exists(opts, 1);
+	db = leveldb_open(opts, newdir, &err);
+	leveldb_options_destroy(opts);
+	if (db == NULL) {
+		store_fail(errstr, "cannot create %s: %s (left from an earlier "
+		    "repair? remove it)", newdir, err != NULL ? err :
+		    "unknown error");
+		leveldb_free(err);
+		return -1;
+	}
+	if (store_salvage_copy(s, db, newdir, &rev, cb, arg, errstr) == 0) {
+		rev++;
+		wb = leveldb_writebatch_create();
+		store_batch_put_num(wb, STORE_KEY_REVISION, rev, rev);
+		store_batch_put_num(wb, STORE_KEY_LOG_FIRST, rev, rev);
+		if (store_salvage_flush(db, wb, 1, newdir, errstr) == 0) {
+			*revision = rev;
+			rc = 0;
+		}
+		leveldb_writebatch_destroy(wb);
+	}
+	leveldb_close(db);
+	return rc;
+}
+
+/*
+ * After store_salvage: copies what reads clean into dir/store.new, then
+ * moves the old files aside to dir/store.damaged-<time> and the copy in.
+ */
+int
+store_salvage_values(const char *dir, store_salvage_cb cb, void *arg,
+    uint64_t *revision, char **aside, const char **errstr)
+{
+	struct store	*s;
+	char		*err = NULL, *newdir = NULL;
+	int		 fd, rc = -1;
+
+	s = xcalloc(1, sizeof(*s));
+	s->dir = xstrdup(dir);
+	xasprintf(&s->dbdir, "%s/%s", dir, STORE_DB_DIR);
+	TAILQ_INIT(&s->pending);
+	TAILQ_INIT(&s->subs);
+	if ((s->lockfd = store_lock_take(dir, errstr)) == -1)
+		goto out;
+	store_db_options(s, 0);
+	if ((s->db = leveldb_open(s->opts, s->dbdir, &err)) == NULL) {
+		store_fail(errstr, "cannot open the repaired store in %s: %s",
+		    s->dbdir, err != NULL ? err : "unknown error");
+		leveldb_free(err);
+		goto out;
+	}
+	xasprintf(&newdir, "%s/%s.new", dir, STORE_DB_DIR);
+	if (store_salvage_rebuild(s, newdir, revision, cb, arg, errstr) == -1)
+		goto out;
+	leveldb_close(s->db);
+	s->db = NULL;
+	xasprintf(aside, "%s/%s.damaged-%lld", dir, STORE_DB_DIR,
+	    (long long)time(NULL));
+	if (rename(s->dbdir, *aside) == -1) {
+		store_fail(errstr, "cannot move %s aside: %s", s->dbdir,
+		    strerror(errno));
+		goto out;
+	}
+	if (rename(newdir, s->dbdir) == -1) {
+		store_fail(errstr, "cannot move the rebuilt store into %s: %s",
+		    s->dbdir, strerror(errno));
+		/* never leave the place empty: a start would create there */
+		(void)rename(*aside, s->dbdir);
+		goto out;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	rc = 0;
+out:
+	free(newdir);
+	store_free(s);
+	return rc;
 }

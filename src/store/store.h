@@ -47,6 +47,26 @@ struct store_sync_watch;
  */
 struct store	*store_open(struct event_base *, const char *dir,
 		    const char **errstr);
+/*
+ * The repair (store_repair.c drives it). store_salvage runs LevelDB's
+ * repair on dir/store under the directory's lock, so that a store whose
+ * CURRENT, manifest or log is damaged opens again; its account is in
+ * dir/store/LOG until the next open. LevelDB's repair does not verify
+ * checksums, so store_salvage_values then copies what reads clean (blocks
+ * verified, each value checked) into a new database: each value left
+ * behind is told to cb (key and why), damaged blocks whose entries cannot
+ * be named as one call with a NULL key and LevelDB's text. The revision
+ * moves past every value's and the change log restarts there
+ * (*revision), so a reader resuming from before lists again. The old
+ * files are kept in *aside (caller frees), the copy takes their place.
+ * Both return 0, or -1 with a message in *errstr.
+ */
+typedef void (*store_salvage_cb)(const char *key, size_t keylen,
+    const char *why, void *arg);
+int		 store_salvage(const char *dir, const char **errstr);
+int		 store_salvage_values(const char *dir, store_salvage_cb,
+		    void *arg, uint64_t *revision, char **aside,
+		    const char **errstr);
 /* Flushes and closes; pending change callbacks are dropped. Accepts NULL. */
 void		 store_close(struct store *);
 

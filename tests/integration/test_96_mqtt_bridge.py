@@ -6,11 +6,9 @@ either broker once and answers on both."""
 import os
 import shutil
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mqtt_devices import Broker, Sub, free_port, mqtt_yaml, pub  # noqa: E402
+from mqtt_devices import Broker, Sub, free_port, mqtt_yaml, pub
 
 NODE = "edge-bridge"
 MEMBERSHIP = "$hw/events/node/%s/membership/get" % NODE

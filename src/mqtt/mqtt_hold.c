@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The acknowledgements the broker withholds until what they acknowledge
  * is on disk. A PUBLISH whose routing wrote to the store (a retained

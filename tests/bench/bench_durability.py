@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The cost of the durability policy, by hand (not part of the test suite):
 
     EDGESITE_BUILD=build/release python3 tests/bench/bench_durability.py

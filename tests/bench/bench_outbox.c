@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_outbox: the outbox's write rate under the durability policy, for
  * bench_durability.py. Each batch holds a pod status (p/) and its outbox

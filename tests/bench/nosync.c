@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * nosync: an LD_PRELOAD shim that makes fsync and fdatasync return at
  * once without syncing. bench_durability.py runs the same edgesite (and

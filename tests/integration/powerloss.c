@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * An LD_PRELOAD shim that remembers, for each file under
  * $EDGESITE_POWERLOSS_ROOT, the image it had at its last fsync or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A power loss for edgesite's state directory: powerloss.c, built here
 and preloaded, keeps the image each file under the store had at its last
 fsync; crash() kills edgesite and puts every file back to that image,

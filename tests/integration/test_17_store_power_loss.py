@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Durability across a power loss: powerloss.c keeps only what was fsync'ed
 under the store, edgesite is killed and the disk put back to its synced
 image. Every QoS 1 message the embedded broker acknowledged, retained or

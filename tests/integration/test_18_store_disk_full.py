@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A full disk: the state directory on a small tmpfs (mounted here, as
 root). A QoS 1 retained message whose write fails is never acknowledged
 (the broker closes the connection), /readyz says "store degraded: no

@@ -45,12 +45,13 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 
-#define API_BACKLOG		128
+#define API_BACKLOG		1024	/* the kernel caps it at somaxconn */
 #define API_LINGER_SECS		2		/* after an error reply */
 #define API_LINGER_MAX		(4u * 1024 * 1024)	/* bytes discarded */
 #define API_LABEL_KUBE		"kube"		/* metrics: the read API */
 #define API_MAX_WRITE		(256u * 1024)	/* bytes per write call */
 #define API_PEER_MAX		(INET6_ADDRSTRLEN + 16)
+#define API_SHED_GRACE_MS	250	/* a new client's time to speak */
 
 static const struct api_route {
 	const char	*path;		/* also the metrics label */
@@ -80,6 +81,7 @@ struct api_conn {
 	enum api_conn_state	 state;
 	struct api_peer		*peer;
 	int			 reserved;	/* API_DROP_PEER, _FULL or 0 */
+	uint64_t		 since;		/* accepted, ms */
 	size_t			 nheaders;
 	size_t			 header_bytes;
 	int			 reject;	/* code to answer, or 0 */
@@ -504,33 +506,102 @@ api_conn_forget(struct api_conn *ac)
 	free(ac);
 }
 
-/* The oldest connection waiting in q for a request, or NULL. */
+/*
+ * Whether the client sent a probe's request line we have not read yet: a
+ * probe's request may wait in the socket while a burst of new clients is
+ * accepted before it is read. Once read it is ours: a whole request is
+ * answered at once, and a slow one gets no protection from this.
+ */
+static int
+api_conn_probe_pending(struct api_conn *ac)
+{
+	static const char *const probes[] = { "GET /healthz", "GET /livez",
+	    "GET /readyz", "HEAD /healthz", "HEAD /livez", "HEAD /readyz" };
+	evhtp_connection_t	*c = ac->c;
+	char			 buf[16];
+	ssize_t			 n;
+	size_t			 i, len;
+
+	if (c->bev == NULL)
+		return 0;
+	if ((n = evbuffer_copyout(bufferevent_get_input(c->bev), buf,
+	    sizeof(buf))) <= 0)
+		n = recv(bufferevent_getfd(c->bev), buf, sizeof(buf),
+		    MSG_PEEK | MSG_DONTWAIT);
+	for (i = 0; n > 0 && i < sizeof(probes) / sizeof(probes[0]); i++) {
+		len = strlen(probes[i]);
+		if ((size_t)n > len && memcmp(buf, probes[i], len) == 0 &&
+		    (buf[len] == ' ' || buf[len] == '?'))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether a connection may be shed: idle after an answer, or waiting for
+ * a request it started slowly or has not begun within API_SHED_GRACE_MS
+ * (a probe speaks at once, even from a loaded machine).
+ */
+static int
+api_conn_sheddable(struct api_conn *ac, uint64_t now)
+{
+	if (ac->state == API_CONN_BUSY || api_conn_probe_pending(ac))
+		return 0;
+	return ac->state == API_CONN_IDLE || ac->c->request != NULL ||
+	    now - ac->since >= API_SHED_GRACE_MS;
+}
+
+/* The oldest connection from ac on that may be shed, or NULL. */
 static struct api_conn *
 api_conn_oldest_waiting(struct api_conn *ac)
 {
+	uint64_t	now = clock_mono_ms();
+
 	for (; ac != NULL; ac = TAILQ_NEXT(ac, entry))
-		if (ac->state != API_CONN_BUSY)
+		if (api_conn_sheddable(ac, now))
 			return ac;
 	return NULL;
 }
 
 /*
- * Makes room on the reserved slots: closes the oldest connection waiting
- * for a request there, else the oldest waiting one anywhere. -1 when every
- * connection is busy answering.
+ * Closes the oldest connection waiting for a request on a reserved slot,
+ * or with anywhere set on a general one too, but never one answering or
+ * with a probe's request unread. -1 when there is none.
  */
 static int
-api_conn_shed(struct api *api)
+api_conn_shed(struct api *api, int anywhere)
 {
 	struct api_conn	*ac;
 
 	if ((ac = api_conn_oldest_waiting(TAILQ_FIRST(&api->reserved))) ==
-	    NULL && (ac = api_conn_oldest_waiting(TAILQ_FIRST(&api->conns))) ==
-	    NULL)
+	    NULL && (!anywhere || (ac = api_conn_oldest_waiting(
+	    TAILQ_FIRST(&api->conns))) == NULL))
 		return -1;
 	api_drop(api, API_DROP_SHED, ac->c);
 	evhtp_connection_free(ac->c);
 	return 0;
+}
+
+/*
+ * Back to reserved-connections on the reserved slots, oldest first. Runs
+ * a loop turn after the accepts that went over, once the clients accepted
+ * then had their request read: a probe among a burst of new connections
+ * is answering by now and is kept, as is one yet to speak for a while.
+ */
+static void
+api_conn_shed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api	*api = arg;
+
+	(void)fd;
+	(void)what;
+	while (api->nreserved > (size_t)api->conf->api_reserved_conns) {
+		if (api_conn_shed(api, 0) == -1) {
+			/* new ones yet to speak: look again */
+			clock_timer_add(&api->shed_ev, API_SHED_GRACE_MS / 5);
+			break;
+		}
+	}
 }
 
 /* The general slots: the configured ones, as far as descriptors allow. */
@@ -688,9 +759,10 @@ api_conn_write_cb(evhtp_connection_t *c, void *arg)
 
 /*
  * Which slot a new client gets: a general one while its address is within
- * its share and one is free, else a reserved one (health probes only),
- * closing the oldest waiting connection when those are taken too. 0, or
- * -1 to refuse it.
+ * its share and one is free, else a reserved one (health probes only).
+ * When those are taken too the oldest waiting one is closed on the next
+ * loop turn (api_conn_shed_cb), at once when out of descriptors. 0, or -1
+ * to refuse it.
  */
 static int
 api_conn_slot(struct api *api, struct api_peer *peer, int *reserved)
@@ -704,8 +776,11 @@ api_conn_slot(struct api *api, struct api_peer *peer, int *reserved)
 		*reserved = API_DROP_FULL;
 	else
 		return 0;
-	if (api->nreserved < (size_t)conf->api_reserved_conns ||
-	    api_conn_shed(api) == 0)
+	if (api->nreserved >= (size_t)conf->api_reserved_conns)
+		clock_timer_add(&api->shed_ev, 0);
+	/* Over the reserved slots for a turn, as far as descriptors allow. */
+	if (api->nconns + api->nreserved + api->nstreams < api->fdcap ||
+	    api_conn_shed(api, 1) == 0)
 		return 0;
 	return -1;
 }
@@ -732,6 +807,7 @@ api_accept_cb(evhtp_connection_t *c, void *arg)
 	ac->c = c;
 	ac->peer = peer;
 	ac->reserved = reserved;
+	ac->since = clock_mono_ms();
 	evtimer_assign(&ac->kick, api->base, api_conn_kick_cb, ac);
 	evtimer_assign(&ac->tmo, api->base, api_conn_tmo_cb, ac);
 	/* a list is large: hand the kernel more than libevent's 16 KiB a turn */
@@ -1307,6 +1383,7 @@ api_new(struct event_base *base, const struct conf *conf,
 	api->peers = api_peers_new();
 	TAILQ_INIT(&api->conns);
 	TAILQ_INIT(&api->reserved);
+	evtimer_assign(&api->shed_ev, base, api_conn_shed_cb, api);
 	TAILQ_INIT(&api->rejects);
 	TAILQ_INIT(&api->streams);
 	if ((api->htp = evhtp_new(base, api)) == NULL) {
@@ -1386,6 +1463,7 @@ api_free(struct api *api)
 		evhtp_unbind_socket(api->htp);
 		evhtp_free(api->htp);
 	}
+	evtimer_del(&api->shed_ev);
 	api_metrics_free(api->metrics);
 	api_peers_free(api->peers);
 	xfree_secret(api->token);

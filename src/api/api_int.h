@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <event2/event_struct.h>
+
 struct bufferevent;
 struct evbuffer;
 struct evhtp;
@@ -65,6 +67,7 @@ struct api {
 	TAILQ_HEAD(, api_conn)	 conns;		/* oldest first */
 	TAILQ_HEAD(, api_conn)	 reserved;	/* oldest first */
 	struct api_peers	*peers;
+	struct event		 shed_ev;	/* back to the reserved slots */
 	uint64_t		 drops[API_DROP_MAX];
 	uint64_t		 drop_logged[API_DROP_MAX]; /* ms, last line */
 	uint64_t		 drop_quiet[API_DROP_MAX];  /* since then */

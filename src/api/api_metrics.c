@@ -378,7 +378,20 @@ api_metrics_http(struct evbuffer *b, struct api *api)
 		    m->counts[i].code, (unsigned long long)m->counts[i].n);
 	}
 	api_metrics_u64(b, "edgesite_http_open_connections", "gauge",
-	    "Client connections open to the local endpoint.", api->nconns);
+	    "Client connections open to the local endpoint.", api->nconns +
+	    api->nreserved);
+	api_metrics_u64(b, "edgesite_http_reserved_connections", "gauge",
+	    "Client connections on the slots kept for health probes.",
+	    api->nreserved);
+	name = "edgesite_http_connections_dropped_total";
+	api_metrics_family(b, name, "counter", "Client connections of the "
+	    "local endpoint closed or refused by reason.");
+	for (i = 0; i < API_DROP_MAX; i++)
+		evbuffer_add_printf(b, "%s{reason=\"%s\"} %llu\n", name,
+		    api_drop_label[i], (unsigned long long)api->drops[i]);
+	api_metrics_u64(b, "edgesite_log_library_lines_total", "counter",
+	    "Lines libraries printed on stderr, logged at debug level.",
+	    log_stderr_lines());
 }
 
 /* The event-loop lag histogram and its maximum. */

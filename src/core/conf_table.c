@@ -251,7 +251,7 @@ const struct conf_option conf_table[] = {
 	  .help = "client connections the local API keeps open, watches "
 	  "included; fewer when the descriptor limit is lower" },
 	{ .path = "edgesite.max-connections-per-peer", .type = CONF_T_INT,
-	  .min = 1, .max = 1048576, .def = "256",
+	  .min = 1, .max = 1048576, .def = "1024",
 	  .off = OFF(api_max_conns_peer),
 	  .help = "connections one client address may hold; past it only "
 	  "health probes are answered" },

@@ -749,7 +749,9 @@ api_conn_write_cb(evhtp_connection_t *c, void *arg)
 {
 	struct api_conn	*ac = arg;
 
-	if (ac->state == API_CONN_BUSY)
+	/* the answer is out whole (not a chunk of it): wait for the next */
+	if (ac->state == API_CONN_BUSY && (c->request == NULL ||
+	    (c->request->flags & EVHTP_REQ_FLAG_FINISHED) != 0))
 		api_conn_wait(ac, API_CONN_IDLE);
 	if (c->bev != NULL &&
 	    evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)

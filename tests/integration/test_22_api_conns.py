@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+from conftest import edgesite_bin
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -26,6 +28,13 @@ def metric(es, name, labels=""):
 def dropped(es, reason):
     return metric(es, "edgesite_http_connections_dropped_total",
                   '{reason="%s"}' % reason)
+
+
+def asan_build(path):
+    """Whether the binary is built with AddressSanitizer, whose quarantine
+    keeps freed memory resident: its RSS says nothing about ours."""
+    with open(path, "rb") as f:
+        return b"__asan_init" in f.read()
 
 
 def rss_kib(pid):
@@ -206,13 +215,16 @@ def test_slowloris(edgesite):
          "idle_timeout")))
     assert '"opened"' in out
     assert not fails, fails[:20]
-    assert max(rss) <= 64 * 1024, max(rss)
+    if not asan_build(edgesite_bin()):
+        assert max(rss) <= 64 * 1024, max(rss)
     assert p50 < 0.1, p50
     assert dropped(es, "header_timeout") > 0
     assert dropped(es, "shed") > 0
     assert raw_libevhtp_lines(es.log()) == []
     code, _, body = es.get("/healthz")
     assert (code, body) == (200, b"ok")
+    assert es.stop() == 0
+    assert "Sanitizer" not in es.log()
 
 
 def test_libevhtp_stderr_through_the_log(edgesite):

@@ -110,10 +110,10 @@ def test_header_timeout_closes_a_silent_client(edgesite_factory):
     slow = connect(es)
     slow.sendall(b"GET /healthz HTTP/1.1\r\n")
     t0 = time.time()
-    assert closed_by_server(silent, 5)
-    assert closed_by_server(slow, 5)
+    assert closed_by_server(silent, 15)
+    assert closed_by_server(slow, 15)
     took = time.time() - t0
-    assert 0.5 < took < 4, took
+    assert took > 0.5, took     # not before header-timeout (1s)
     assert dropped(es, "header_timeout") >= 2
     es.wait_log(r"info: api: 127\.0\.0\.1:\d+: no whole request within "
                 r"header-timeout, closed")
@@ -123,8 +123,8 @@ def test_header_timeout_closes_a_silent_client(edgesite_factory):
     s.settimeout(5)
     assert s.recv(4096).startswith(b"HTTP/1.1 200")
     t0 = time.time()
-    assert closed_by_server(s, 6)
-    assert 1.5 < time.time() - t0 < 5
+    assert closed_by_server(s, 15)
+    assert time.time() - t0 > 1.5     # not before idle-timeout (2s)
     assert dropped(es, "idle_timeout") >= 1
     es.wait_log(r"debug: api: 127\.0\.0\.1:\d+: no next request within "
                 r"idle-timeout, closed")

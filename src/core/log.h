@@ -54,6 +54,9 @@ void	 log_set_output(FILE *);
 void	 log_stderr_capture(void);
 /* Lines libraries printed on stderr since the capture. */
 uint64_t log_stderr_lines(void);
+/* The log room's counters on /metrics (core/metrics.h); arg unused. */
+struct metrics_out;
+void	 log_metrics(struct metrics_out *, void *arg);
 
 /* Escapes peer input for a log line into buf (always NUL-terminated). */
 const char *log_escape(const char *in, size_t inlen, char *buf, size_t bufsz);

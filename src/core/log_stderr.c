@@ -20,6 +20,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 #define LOG_STDERR_LINE		512	/* longer lines are cut */
 
@@ -117,4 +118,13 @@ uint64_t
 log_stderr_lines(void)
 {
 	return log_stderr_count;
+}
+
+void
+log_metrics(struct metrics_out *out, void *arg)
+{
+	(void)arg;
+	metrics_counter(out, "edgesite_log_library_lines_total", "Lines "
+	    "libraries printed on stderr, logged at debug level at most "
+	    "10 a second.", log_stderr_lines());
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The clients of the local endpoint by address, for the per-peer
  * connection limit: a small hash table of counts, pure (api.c turns a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What libraries print on stderr, through our log. libevhtp 1.2.18 prints
  * its errors with fprintf(stderr) from compile-time macros, whatever our

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A slowloris for the local endpoint, run as its own process so that the
 test's probes are timed apart from it: N connections that each send a
 request line a byte at a time, one byte every PERIOD seconds, and open a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The local endpoint under abuse (src/api/api.c): a per-peer connection
 share, header and idle timeouts of our own against slow and idle clients,
 slots reserved for health probes that shed the oldest waiting connection,

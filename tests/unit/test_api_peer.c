@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The per-peer connection counts of the local endpoint (api_peer.c):
  * addresses counted apart, a peer freed with its last connection (ASan

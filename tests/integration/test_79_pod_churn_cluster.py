@@ -1,15 +1,17 @@
 # SPDX-License-Identifier: Apache-2.0
 """Cluster pods survive SIGKILL during churn, against a real kube-apiserver
 (kube_cluster) and a real containerd: pods bound to the node are created,
-relabelled, deleted (gracefully or forced) and created again under the same names through the
-apiserver while edgesite is killed with SIGKILL at random moments and
-started again. Once it has settled, the runtime holds exactly one ready
-sandbox per live pod uid with one running container, none for a deleted
-pod (no duplicate, no orphan), and the apiserver shows each live pod
-Running with the runtime's container and the status edgesite computed last
-(no lost status); deleted pods are gone. Runs only with
-EDGESITE_TEST_KUBE=1; the random seed is printed for a replay
-($EDGESITE_TEST_SEED)."""
+relabelled, deleted (gracefully or forced) and created again under the
+same names through the apiserver while edgesite is killed with SIGKILL at
+random moments and started again; some run once and fail a few seconds
+after they start, so their status changes while the kills go on. Once it
+has settled, the runtime holds exactly one sandbox per live pod uid, ready
+with one running container (a pod that ran once: its one exited
+container), none for a deleted pod (no duplicate, no orphan), and the
+apiserver shows each live pod Running (or Failed, exit code 3) with the
+runtime's container and the status edgesite computed last (no lost
+status); deleted pods are gone. Runs only with EDGESITE_TEST_KUBE=1; the
+random seed is printed for a replay ($EDGESITE_TEST_SEED)."""
 import json
 import os
 import random

@@ -83,6 +83,16 @@ struct store_sub {
 };
 TAILQ_HEAD(store_subs, store_sub);
 
+/* A read view of the store as one revision left it (store.h). */
+struct store_snap {
+	struct store			*s;	/* NULL once the store closed */
+	const leveldb_snapshot_t	*snap;
+	leveldb_readoptions_t		*ro;
+	uint64_t			 revision;
+	TAILQ_ENTRY(store_snap)		 entry;
+};
+TAILQ_HEAD(store_snaps, store_snap);
+
 struct store {
 	struct event_base	*base;
 	char			*dir;
@@ -104,6 +114,7 @@ struct store {
 	struct event		*ev_notify;
 	struct store_pendings	 pending;
 	struct store_subs	 subs;
+	struct store_snaps	 snaps;
 	int			 dispatching;
 	int			 closed;	/* closed from a callback */
 };
@@ -112,6 +123,7 @@ static char	store_err[2048];
 
 static void	store_free(struct store *);
 static void	store_notify_cb(evutil_socket_t, short, void *);
+static void	store_snaps_release(struct store *);
 
 /* Fills the static error buffer and points *errstr at it. */
 static void __attribute__((format(printf, 2, 3)))
@@ -307,6 +319,7 @@ store_open(struct event_base *base, const char *dir, const char **errstr)
 	xasprintf(&s->dbdir, "%s/%s", dir, STORE_DB_DIR);
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->subs);
+	TAILQ_INIT(&s->snaps);
 	if ((s->lockfd = store_lock_take(dir, errstr)) == -1)
 		goto fail;
 	if (store_db_open(s, errstr) == -1)
@@ -427,6 +440,7 @@ store_close(struct store *s)
 	if (s == NULL || s->closed)
 		return;
 	store_sync(s);
+	store_snaps_release(s);
 	leveldb_close(s->db);
 	s->db = NULL;
 	log_info("store: closed %s at revision %" PRIu64, s->dbdir,
@@ -856,11 +870,12 @@ store_key_copy(char **buf, size_t *cap, const char *key, size_t len)
 	return *buf;
 }
 
-/* Either kind of scan callback. */
+/* Either kind of scan callback, and a snapshot's read options. */
 struct store_scan_fn {
 	store_scan_cb		 cb;
 	store_scan_rev_cb	 rcb;
 	void			*arg;
+	leveldb_readoptions_t	*ro;	/* NULL: the current state */
 };
 
 /* Walks keys under prefix from the iterator's position until cb stops. */
@@ -903,7 +918,8 @@ store_scan_fn(struct store *s, const char *prefix, const char *start,
 	const char		*k;
 
 	s->stats.scans++;
-	it = leveldb_create_iterator(s->db, s->ropts);
+	it = leveldb_create_iterator(s->db, fn->ro != NULL ? fn->ro :
+	    s->ropts);
 	if (start != NULL && strcmp(start, prefix) >= 0) {
 		/* begin after start: seek to it, step over an exact match */
 		leveldb_iter_seek(it, start, strlen(start));
@@ -930,7 +946,7 @@ int
 store_scan_from(struct store *s, const char *prefix, const char *start,
     store_scan_cb cb, void *arg)
 {
-	struct store_scan_fn	fn = { cb, NULL, arg };
+	struct store_scan_fn	fn = { cb, NULL, arg, NULL };
 
 	return store_scan_fn(s, prefix, start, &fn);
 }
@@ -940,7 +956,7 @@ int
 store_scan_rev(struct store *s, const char *prefix, const char *start,
     store_scan_rev_cb cb, void *arg)
 {
-	struct store_scan_fn	fn = { NULL, cb, arg };
+	struct store_scan_fn	fn = { NULL, cb, arg, NULL };
 
 	return store_scan_fn(s, prefix, start, &fn);
 }
@@ -972,9 +988,26 @@ struct store_log_walk {
 	const char	*prefix;
 	size_t		 plen;
 	store_change_cb	 cb;
+	store_log_step_cb step;		/* instead of cb: may stop */
 	void		*arg;
 	int		 failed;
+	char		*pos;		/* where step stopped */
 };
+
+/* Tells one change; non-zero when a stepping walk stops after it. */
+static int
+store_log_tell(struct store_log_walk *w, const char *logkey,
+    const struct store_change *ch)
+{
+	if (w->step == NULL) {
+		w->cb(ch, w->arg);
+		return 0;
+	}
+	if (w->step(ch, w->arg) == 0)
+		return 0;
+	w->pos = xstrdup(logkey);
+	return 1;
+}
 
 /*
  * One log entry: a put is told only while the key still holds the value
@@ -990,9 +1023,8 @@ store_log_entry_cb(const char *key, const char *val, size_t len,
 	char			*k, *cur = NULL;
 	size_t			 klen, curlen;
 	uint64_t		 currev;
-	int			 rc;
+	int			 rc, stop = 0;
 
-	(void)key;
 	if (len < 2 || (nl = memchr(val, '\n', len)) == NULL ||
 	    (klen = (size_t)(nl - val - 1)) < w->plen ||
 	    memcmp(val + 1, w->prefix, w->plen) != 0)
@@ -1007,7 +1039,7 @@ store_log_entry_cb(const char *key, const char *val, size_t len,
 		ch.type = STORE_CHANGE_DELETED;
 		ch.old = nl + 1;
 		ch.oldlen = len - (size_t)(nl + 1 - val);
-		w->cb(&ch, w->arg);
+		stop = store_log_tell(w, key, &ch);
 	} else {
 		rc = store_get_rev(w->s, k, &cur, &curlen, &currev);
 		if (rc == -1)
@@ -1017,12 +1049,12 @@ store_log_entry_cb(const char *key, const char *val, size_t len,
 			    STORE_CHANGE_MODIFIED;
 			ch.val = cur;
 			ch.len = curlen;
-			w->cb(&ch, w->arg);
+			stop = store_log_tell(w, key, &ch);
 		}
 		free(cur);
 	}
 	free(k);
-	return w->failed;
+	return w->failed || stop;
 }
 
 /* Walks the log from the first entry after revision after. */
@@ -1046,6 +1078,36 @@ store_log_scan(struct store *s, uint64_t after, const char *prefix,
 	    &w) == -1 || w.failed)
 		return -1;
 	return 0;
+}
+
+/* The log in steps: resumes after *pos, stops where step says. */
+int
+store_log_step(struct store *s, uint64_t after, char **pos,
+    const char *prefix, store_log_step_cb step, void *arg)
+{
+	struct store_log_walk	 w;
+	char			 start[64];
+	int			 rc;
+
+	memset(&w, 0, sizeof(w));
+	w.s = s;
+	w.prefix = prefix;
+	w.plen = strlen(prefix);
+	w.step = step;
+	w.arg = arg;
+	snprintf(start, sizeof(start), STORE_LOG_PREFIX "%0*" PRIu64 "/~",
+	    STORE_LOG_REVLEN, after);
+	rc = store_scan_rev(s, STORE_LOG_PREFIX, *pos != NULL ? *pos : start,
+	    store_log_entry_cb, &w);
+	if (rc == -1 || w.failed) {
+		free(w.pos);
+		return -1;
+	}
+	if (w.pos == NULL)
+		return 0;
+	free(*pos);
+	*pos = w.pos;
+	return 1;
 }
 
 /* New subscriptions see batches committed after they are made. */
@@ -1193,4 +1255,72 @@ const char *
 store_dir(struct store *s)
 {
 	return s->dir;
+}
+
+/* A read view at the current revision; store_snap_free releases it. */
+struct store_snap *
+store_snap_new(struct store *s)
+{
+	struct store_snap	*sn;
+
+	sn = xcalloc(1, sizeof(*sn));
+	sn->s = s;
+	sn->snap = leveldb_create_snapshot(s->db);
+	if ((sn->ro = leveldb_readoptions_create()) == NULL)
+		fatalx("store: out of memory");
+	leveldb_readoptions_set_snapshot(sn->ro, sn->snap);
+	sn->revision = s->revision;
+	TAILQ_INSERT_TAIL(&s->snaps, sn, entry);
+	return sn;
+}
+
+/* The revision the snapshot shows. */
+uint64_t
+store_snap_revision(const struct store_snap *sn)
+{
+	return sn->revision;
+}
+
+/* store_scan_rev on the snapshot; -1 once the store is closed. */
+int
+store_snap_scan(struct store_snap *sn, const char *prefix, const char *start,
+    store_scan_rev_cb cb, void *arg)
+{
+	struct store_scan_fn	fn = { NULL, cb, arg, sn->ro };
+
+	if (sn->s == NULL)
+		return -1;
+	return store_scan_fn(sn->s, prefix, start, &fn);
+}
+
+/* Gives LevelDB its snapshot back; the handle stays for its owner. */
+static void
+store_snap_release(struct store_snap *sn)
+{
+	if (sn->s == NULL)
+		return;
+	TAILQ_REMOVE(&sn->s->snaps, sn, entry);
+	leveldb_release_snapshot(sn->s->db, sn->snap);
+	sn->s = NULL;
+}
+
+/* At close: every snapshot still held goes before the database. */
+static void
+store_snaps_release(struct store *s)
+{
+	struct store_snap	*sn;
+
+	while ((sn = TAILQ_FIRST(&s->snaps)) != NULL)
+		store_snap_release(sn);
+}
+
+/* Accepts NULL. */
+void
+store_snap_free(struct store_snap *sn)
+{
+	if (sn == NULL)
+		return;
+	store_snap_release(sn);
+	leveldb_readoptions_destroy(sn->ro);
+	free(sn);
 }

@@ -9,6 +9,12 @@
  * the stream (the client lists again), and a client that reads nothing for
  * API_STREAM_STALL_SECS while data waits is cut off too.
  *
+ * What the owner produces from the store (a watch's initial events, a
+ * LIST's body) it produces at the client's pace: it fills the output up
+ * to API_STREAM_FILL bytes (api_stream_full), and the stream calls its
+ * pump again each time the client has read the output down to a quarter
+ * of that. A client that never reads costs the fill plus one object.
+ *
  * The stream is a state machine: open (chunks go out), ending (the last
  * chunk is queued, waiting for it to be written), closed (the bufferevent
  * is disabled; both are freed on a later loop turn, never from inside
@@ -64,6 +70,8 @@ struct api_stream {
 	enum api_stream_state		 state;
 	api_stream_close_cb		 cb;
 	void				*arg;
+	api_stream_pump_cb		 pump;	/* NULL: nothing to produce */
+	void				*pump_arg;
 	struct event			 reap;
 	TAILQ_ENTRY(api_stream)		 entry;
 };
@@ -150,12 +158,17 @@ api_stream_read_cb(struct bufferevent *bev, void *arg)
 	evbuffer_drain(in, evbuffer_get_length(in));
 }
 
-/* The output is written out. */
+/* The output is written down to the low mark: produce more, if any. */
 static void
 api_stream_write_cb(struct bufferevent *bev, void *arg)
 {
+	struct api_stream	*st = arg;
+
 	(void)bev;
-	api_stream_fsm(arg, API_STREAM_EV_DRAINED, "written");
+	if (st->pump != NULL && st->state == API_STREAM_OPEN)
+		st->pump(st, st->pump_arg);
+	else if (evbuffer_get_length(bufferevent_get_output(st->bev)) == 0)
+		api_stream_fsm(st, API_STREAM_EV_DRAINED, "written");
 }
 
 /* End of file, an error, or the write timeout. */
@@ -193,6 +206,7 @@ api_stream_new(struct api *api, struct bufferevent *bev, const char *peer,
 	bufferevent_setcb(bev, api_stream_read_cb, api_stream_write_cb,
 	    api_stream_event_cb, st);
 	bufferevent_setwatermark(bev, EV_READ, 0, 4096);
+	bufferevent_setwatermark(bev, EV_WRITE, API_STREAM_FILL / 4, 0);
 	bufferevent_set_timeouts(bev, NULL, &stall);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	return st;
@@ -231,6 +245,23 @@ api_stream_send(struct api_stream *st, struct evbuffer *data, int live)
 	return 0;
 }
 
+/* Sets (or with NULL, clears) what produces more as the client reads. */
+void
+api_stream_pump(struct api_stream *st, api_stream_pump_cb pump, void *arg)
+{
+	st->pump = pump;
+	st->pump_arg = arg;
+}
+
+/* Whether the owner should wait for the client before producing more. */
+int
+api_stream_full(struct api_stream *st)
+{
+	return st->state != API_STREAM_OPEN ||
+	    evbuffer_get_length(bufferevent_get_output(st->bev)) >=
+	    API_STREAM_FILL;
+}
+
 /* The last chunk; the stream closes once it is written. */
 void
 api_stream_end(struct api_stream *st)
@@ -260,6 +291,9 @@ api_stream_close_all(struct api *api)
 	struct api_stream	*st;
 
 	while ((st = TAILQ_FIRST(&api->streams)) != NULL) {
+		/* an owner still producing (a LIST) lets go of its state */
+		if (st->state == API_STREAM_OPEN)
+			st->cb(st, "shutting down", st->arg);
 		if (st->state != API_STREAM_CLOSED)
 			api->nstreams--;
 		evtimer_del(&st->reap);

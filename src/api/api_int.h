@@ -234,10 +234,10 @@ struct api_stream *api_stream_new(struct api *, struct bufferevent *,
 /* Frames data in place as one chunk (length line, data, CRLF). */
 void	 api_stream_frame(struct evbuffer *data);
 /*
- * Queues one framed chunk, sharing data's bytes (data must not change
- * after, nor hold references itself).
- * A live chunk over the send buffer limit closes the stream instead:
- * returns -1 and the close callback is not called.
+ * Queues one framed chunk. A live one shares data's bytes (data must not
+ * change after, nor hold references itself), and over the send buffer
+ * limit closes the stream instead: returns -1 and the close callback is
+ * not called. Any other is copied into one allocation of its size.
  */
 int	 api_stream_send(struct api_stream *, struct evbuffer *data, int live);
 /* Sends the last chunk, then closes once it is written. */
@@ -248,7 +248,7 @@ void	 api_stream_end(struct api_stream *);
  * client has read most of them. Cleared with a NULL pump; never called on
  * a stream that is ending or closed.
  */
-#define API_STREAM_FILL		(64u * 1024)	/* produced ahead */
+#define API_STREAM_FILL		(32u * 1024)	/* produced ahead */
 typedef void (*api_stream_pump_cb)(struct api_stream *, void *arg);
 void	 api_stream_pump(struct api_stream *, api_stream_pump_cb, void *arg);
 int	 api_stream_full(struct api_stream *);

@@ -191,11 +191,14 @@ api_page_pump_cb(struct api_stream *st, void *arg)
 {
 	struct api_page	*pg = arg;
 	struct evbuffer	*buf;
+	size_t		 queued = api_stream_pending(st);
 	int		 rc;
 
 	if ((buf = evbuffer_new()) == NULL)
 		fatalx("api: out of memory");
-	rc = api_page_fill(pg, buf, API_STREAM_FILL);
+	/* up to the fill with what still waits, as a watch's replay goes */
+	rc = api_page_fill(pg, buf, queued < API_STREAM_FILL ?
+	    API_STREAM_FILL - queued : 1);
 	if (rc == -1) {
 		/* the head is out: all that is left is to cut the body short */
 		log_warnx("api: list %s for %s: cannot read the store, body cut "

@@ -223,12 +223,49 @@ api_stream_frame(struct evbuffer *data)
 	evbuffer_add(data, "\r\n", 2);
 }
 
-/* Queues a framed chunk by reference; a live one first checks the limit. */
+/* Frees a chunk copied by api_stream_copy once it is written. */
+static void
+api_stream_copy_free(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
+/*
+ * Queues a copy of data in one allocation of its size: an evbuffer's own
+ * chains round up to twice that, which a stream that waits on its client
+ * would hold for as long as it waits.
+ */
+static int
+api_stream_copy(struct evbuffer *out, struct evbuffer *data)
+{
+	size_t	 len = evbuffer_get_length(data);
+	char	*p;
+
+	if (len == 0)
+		return 0;
+	p = xmalloc(len);
+	if (evbuffer_copyout(data, p, len) != (ev_ssize_t)len ||
+	    evbuffer_add_reference(out, p, len, api_stream_copy_free,
+	    NULL) == -1) {
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Queues a framed chunk: a live one (shared with other streams) by
+ * reference once it checked the limit, one of this stream's own as a
+ * compact copy.
+ */
 int
 api_stream_send(struct api_stream *st, struct evbuffer *data, int live)
 {
 	struct evbuffer	*out;
 	char		 why[64];
+	int		 rc;
 
 	if (st->state != API_STREAM_OPEN)
 		return -1;
@@ -238,7 +275,9 @@ api_stream_send(struct api_stream *st, struct evbuffer *data, int live)
 		api_stream_fsm(st, API_STREAM_EV_OVERFLOW, why);
 		return -1;
 	}
-	if (evbuffer_add_buffer_reference(out, data) == -1) {
+	rc = live ? evbuffer_add_buffer_reference(out, data) :
+	    api_stream_copy(out, data);
+	if (rc == -1) {
 		api_stream_fsm(st, API_STREAM_EV_OVERFLOW, "cannot queue");
 		return -1;
 	}

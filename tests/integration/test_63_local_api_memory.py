@@ -1,0 +1,170 @@
+"""Bounded memory for readers of the local read API: a LIST's body and a
+watch's initial events are written from a store snapshot as the client
+reads them. A big list is the same bytes as its objects read one by one
+(JSON and Table, paged or not, HEAD telling its length); a big replay is
+every object once; and 200 watchers plus 200 LIST clients that never read
+leave edgesite's memory within what the send buffers allow, /healthz
+answering throughout."""
+import json
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from localapi import Watch, plant, pod  # noqa: E402
+
+import pytest  # noqa: E402
+
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+NPODS = 600
+PAD = 4000		# bytes of annotation per pod: the list is ~2.6 MB
+FILL = 32 * 1024	# API_STREAM_FILL: what a stream produces ahead
+STALLED = 200		# of each kind
+
+
+@pytest.fixture
+def big(edgesite_factory):
+    """An edgesite whose store holds NPODS padded pods in two namespaces
+    (the second with a few), then started."""
+    es = edgesite_factory()
+    objs = {}
+    for i in range(NPODS):
+        ns = "small" if i % 100 == 0 else "big"
+        p = pod("p%04d" % i, ns=ns, labels={"n": str(i % 3)})
+        p["metadata"]["annotations"] = {"pad": "x" * PAD}
+        objs["o/pods/%s/p%04d" % (ns, i)] = p
+    es.rev = plant(es, objs)
+    es.keys = sorted(objs)
+    es.start()
+    return es
+
+
+def raw_get(es, path, headers=None, method="GET"):
+    status, hdrs, body = es.get(path, method=method, headers=headers,
+                                timeout=30)
+    assert status == 200, (path, status, body[:200])
+    return hdrs, body
+
+
+def one(es, key):
+    """The bytes GET answers for the pod at store key o/pods/ns/name."""
+    _, _, ns, name = key.split("/")
+    return raw_get(es, "/api/v1/namespaces/%s/pods/%s" % (ns, name))[1]
+
+
+def test_big_list_same_bytes(big):
+    hdrs, body = raw_get(big, "/api/v1/pods")
+    assert len(body) > 10 * FILL
+    # too big to build ahead: sent as it is produced
+    assert hdrs.get("Transfer-Encoding") == "chunked"
+    want = (b'{"kind":"PodList","apiVersion":"v1","metadata":'
+            b'{"resourceVersion":"%d"},"items":[' % big.rev +
+            b",".join(one(big, k) for k in big.keys) + b"]}")
+    assert body == want
+    # HEAD tells the length a GET has
+    hdrs, head = raw_get(big, "/api/v1/pods", method="HEAD")
+    assert head == b"" and int(hdrs["Content-Length"]) == len(body)
+    # a small list is built whole, as before
+    hdrs, small = raw_get(big, "/api/v1/namespaces/small/pods")
+    assert int(hdrs["Content-Length"]) == len(small)
+    assert len(json.loads(small)["items"]) == NPODS // 100
+
+
+def test_big_list_pages_and_table(big):
+    names, cont, pages = [], "", 0
+    while True:
+        _, body = raw_get(big, "/api/v1/pods?labelSelector=n%3D1&limit=150"
+                          + ("&continue=" + cont if cont else ""))
+        lst = json.loads(body)
+        pages += 1
+        assert lst["metadata"]["resourceVersion"] == str(big.rev)
+        names += [i["metadata"]["name"] for i in lst["items"]]
+        cont = lst["metadata"].get("continue")
+        if not cont:
+            break
+    want = [k.split("/")[3] for k in big.keys
+            if int(k.split("/")[3][1:]) % 3 == 1]
+    assert names == want and pages == 2
+    hdrs, body = raw_get(big, "/api/v1/pods", headers={"Accept": TABLE})
+    t = json.loads(body)
+    assert t["kind"] == "Table"
+    assert [r["cells"][0] for r in t["rows"]] == [
+        k.split("/")[3] for k in big.keys]
+    assert t["metadata"]["resourceVersion"] == str(big.rev)
+
+
+def test_big_replay(big):
+    w = Watch(big, "/api/v1/pods?watch=1&timeoutSeconds=3&"
+              "allowWatchBookmarks=true&sendInitialEvents=true", timeout=30)
+    evs = w.events_until_end()
+    w.close()
+    added = [e["object"]["metadata"]["name"] for e in evs
+             if e["type"] == "ADDED"]
+    assert added == [k.split("/")[3] for k in big.keys]
+    marks = [e for e in evs if e["type"] == "BOOKMARK"]
+    assert marks[0]["object"]["metadata"]["annotations"] == {
+        "k8s.io/initial-events-end": "true"}
+    assert marks[-1]["object"]["metadata"]["resourceVersion"] == str(
+        big.rev)
+
+
+def rss_kib(es):
+    with open("/proc/%d/status" % es.proc.pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def stalled(es, src, request):
+    """A client from address src that sends request and never reads."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", es.port))
+    s.sendall(request)
+    return s
+
+
+def healthz_ms(es):
+    t = time.monotonic()
+    status, _, _ = es.get("/healthz", timeout=5)
+    assert status == 200
+    return (time.monotonic() - t) * 1000
+
+
+def test_stalled_readers_bounded(big):
+    # warm up: the store's cache and the allocator see one full list
+    raw_get(big, "/api/v1/pods")
+    before = rss_kib(big)
+    socks, worst = [], 0.0
+    try:
+        for i in range(STALLED):
+            socks.append(stalled(big, "127.0.0.2", b"GET /api/v1/pods?"
+                                 b"watch=1 HTTP/1.1\r\nHost: x\r\n\r\n"))
+            socks.append(stalled(big, "127.0.0.3", b"GET /api/v1/pods "
+                                 b"HTTP/1.1\r\nHost: x\r\n\r\n"))
+            if i % 50 == 0:
+                worst = max(worst, healthz_ms(big))
+        peak = 0
+        for _ in range(10):
+            time.sleep(0.3)
+            worst = max(worst, healthz_ms(big))
+            peak = max(peak, rss_kib(big))
+    finally:
+        for s in socks:
+            s.close()
+    grown = peak - before
+    # each stalled client holds at most the fill, one object and its
+    # connection; the old code held every body whole (~2.6 MB each)
+    bound = 2 * STALLED * (FILL + PAD + 2048 + 16 * 1024) // 1024
+    print("rss before %d KiB, peak %d KiB (+%d, bound +%d); healthz worst "
+          "%.1f ms" % (before, peak, grown, bound, worst))
+    assert grown <= bound, (before, peak, bound)
+    assert peak <= 64 * 1024, peak
+    assert worst < 1000, worst
+    # the stalled ones gone, the endpoint serves as before
+    assert healthz_ms(big) < 1000
+    _, body = raw_get(big, "/api/v1/namespaces/small/pods")
+    assert len(json.loads(body)["items"]) == NPODS // 100

@@ -4,14 +4,20 @@ reads them. A big list is the same bytes as its objects read one by one
 (JSON and Table, paged or not, HEAD telling its length); a big replay is
 every object once; and 200 watchers plus 200 LIST clients that never read
 leave edgesite's memory within what the send buffers allow, /healthz
-answering throughout."""
+answering throughout; changes made while a slow client's replay waits
+follow it, each once."""
+import http.server
 import json
 import os
+import re
 import socket
 import sys
+import threading
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import storeio  # noqa: E402
 from localapi import Watch, plant, pod  # noqa: E402
 
 import pytest  # noqa: E402
@@ -127,6 +133,20 @@ def stalled(es, src, request):
     return s
 
 
+def slow_watch(es, path):
+    """A Watch over a socket with a small receive buffer: what the client
+    has not read stays in edgesite, not in the kernel."""
+    w = Watch.__new__(Watch)
+    w.sock = stalled(es, "127.0.0.1", b"GET %s HTTP/1.1\r\nHost: x\r\n"
+                     b"\r\n" % path.encode())
+    w.sock.settimeout(30)
+    w.buf = b""
+    w.head = w._until(b"\r\n\r\n")
+    w.status = int(w.head.split(b" ")[1])
+    w.closed = False
+    return w
+
+
 def healthz_ms(es):
     t = time.monotonic()
     status, _, _ = es.get("/healthz", timeout=5)
@@ -168,3 +188,111 @@ def test_stalled_readers_bounded(big):
     assert healthz_ms(big) < 1000
     _, body = raw_get(big, "/api/v1/namespaces/small/pods")
     assert len(json.loads(body)["items"]) == NPODS // 100
+
+
+class Feed(http.server.BaseHTTPRequestHandler):
+    """An apiserver whose pods watch (from resourceVersion 500, where the
+    planted store stands) sends what the test queues."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        u = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(u.query))
+        if u.path != "/api/v1/pods" or q.get("watch") != "1":
+            body = b'{"kind":"Status","code":404,"reason":"NotFound"}'
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        while not self.server.done:
+            with self.server.lock:
+                lines, self.server.queue = self.server.queue, []
+            for ln in lines:
+                data = ln + b"\n"
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+            time.sleep(0.05)
+        self.wfile.write(b"0\r\n\r\n")
+
+
+@pytest.fixture
+def feed():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Feed)
+    srv.daemon_threads = True
+    srv.lock = threading.Lock()
+    srv.queue = []
+    srv.done = False
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv
+    srv.done = True
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_changes_during_a_slow_replay(feed, edgesite_factory):
+    """A watch whose client reads slowly gets the snapshot's objects as
+    they were, then the changes made meanwhile, each once, in order."""
+    es = edgesite_factory("controller:\n  kube:\n    master: "
+                          "http://127.0.0.1:%d\n    node-name: fake1\n"
+                          % feed.server_address[1])
+    objs = {}
+    for i in range(200):
+        p = pod("p%04d" % i, node="fake1")
+        # more than loopback's send buffer takes (~1.4 MB)
+        p["metadata"]["annotations"] = {"pad": "x" * 4 * PAD}
+        objs["o/pods/default/p%04d" % i] = p
+    plant(es, objs)
+    db = storeio.open_store(es.state_dir)
+    try:	# the resume point is a bare string
+        db.put(b"v/pods", storeio.frame(b"500", len(objs)))
+    finally:
+        db.close()
+    es.start()
+    es.wait_log(r"pods: idle -> watching \(resuming from resourceVersion "
+                r"500\)")
+    w = slow_watch(es, "/api/v1/namespaces/default/pods?watch=1&"
+                   "timeoutSeconds=8")
+    # the client reads nothing yet: the replay waits a few objects in
+    first = w.event()
+    assert first["type"] == "ADDED"
+    late = pod("p0199", node="fake1", labels={"changed": "yes"}, rv="501")
+    late["metadata"]["annotations"] = {"pad": "x" * 4 * PAD}
+    new = pod("p9999", node="fake1", rv="503")
+    with feed.lock:
+        feed.queue += [json.dumps({"type": t, "object": o}).encode()
+                       for t, o in (("MODIFIED", late),
+                                    ("DELETED", objs["o/pods/default/p0000"]),
+                                    ("ADDED", new))]
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        _, _, body = es.get("/debug/store?prefix=o/pods/default/p9")
+        if b"p9999" in body:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the changes never reached the store")
+    # the changes came while the replay waited for the client
+    assert not re.search(r"watch pods \S+: replay -> live", es.log())
+    evs = [first] + w.events_until_end()
+    w.close()
+    seen = [(e["type"], e["object"]["metadata"]["name"]) for e in evs
+            if e["object"]["metadata"]["name"] in ("p0000", "p0199",
+                                                    "p9999")]
+    assert seen == [("ADDED", "p0000"), ("ADDED", "p0199"),
+                    ("MODIFIED", "p0199"), ("DELETED", "p0000"),
+                    ("ADDED", "p9999")], seen
+    added = [e["object"] for e in evs if e["type"] == "ADDED"]
+    assert len(added) == 201
+    # the replay showed the object as the snapshot had it
+    assert "changed" not in added[199]["metadata"]["labels"]
+    revs = [int(e["object"]["metadata"]["resourceVersion"]) for e in evs]
+    assert revs[200:] == sorted(revs[200:]) and revs[200] < revs[201]

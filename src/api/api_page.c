@@ -201,8 +201,10 @@ api_page_pump_cb(struct api_stream *st, void *arg)
 	    API_STREAM_FILL - queued : 1);
 	if (rc == -1) {
 		/* the head is out: all that is left is to cut the body short */
-		log_warnx("api: list %s for %s: cannot read the store, body cut "
-		    "short", pg->q.kind->resource, pg->peer);
+		/* the store logged its error */
+		log_debug("api: list %s for %s: cannot read the store, body "
+		    "cut short", pg->q.kind->resource, pg->peer);
+		pg->api->lists_cut++;
 		api_stream_close(st, "store error");
 		api_page_free(pg);
 	} else if (evbuffer_get_length(buf) > 0) {

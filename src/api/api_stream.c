@@ -24,6 +24,7 @@
 
 #include <sys/queue.h>
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@
 #define API_STREAM_STALL_SECS	60
 /* Bytes of a client's request body or stray input read and dropped. */
 #define API_STREAM_PEER_MAX	64
+/* Milliseconds between two logs of clients cut off. */
+#define API_STREAM_LOG_MS	60000
 
 enum api_stream_state {
 	API_STREAM_OPEN,
@@ -112,6 +115,31 @@ api_stream_enter(struct api_stream *st, enum api_stream_state next,
 	clock_timer_add(&st->reap, 0);
 }
 
+/*
+ * Counts a client cut off for not reading, and logs it at most once a
+ * minute with how many went unlogged.
+ */
+static void
+api_stream_cut(struct api_stream *st, int overflow, const char *why)
+{
+	struct api	*api = st->api;
+	uint64_t	 now = clock_mono_ms();
+
+	if (overflow)
+		api->stream_overflows++;
+	else
+		api->stream_stalls++;
+	if (api->cut_logged != 0 && now - api->cut_logged < API_STREAM_LOG_MS) {
+		api->cut_quiet++;
+		return;
+	}
+	log_warnx("api: %s: client reads too slowly (%s), disconnected; %"
+	    PRIu64 " more since the last such line", st->peer, why,
+	    api->cut_quiet);
+	api->cut_logged = now;
+	api->cut_quiet = 0;
+}
+
 /* The one place a stream's state changes. */
 static void
 api_stream_fsm(struct api_stream *st, enum api_stream_event ev,
@@ -127,19 +155,25 @@ api_stream_fsm(struct api_stream *st, enum api_stream_event ev,
 			break;
 		case API_STREAM_EV_DRAINED:
 			break;
-		case API_STREAM_EV_GONE:
 		case API_STREAM_EV_STALLED:
+			api_stream_cut(st, 0, why);
+			/* FALLTHROUGH */
+		case API_STREAM_EV_GONE:
 			api_stream_enter(st, API_STREAM_CLOSED, why);
 			/* last: the owner may not touch the stream again */
 			st->cb(st, why, st->arg);
 			break;
 		case API_STREAM_EV_OVERFLOW:
+			api_stream_cut(st, 1, why);
+			/* FALLTHROUGH */
 		case API_STREAM_EV_CLOSE:
 			api_stream_enter(st, API_STREAM_CLOSED, why);
 			break;
 		}
 		break;
 	case API_STREAM_ENDING:
+		if (ev == API_STREAM_EV_STALLED)
+			api_stream_cut(st, 0, why);
 		if (ev != API_STREAM_EV_END)
 			api_stream_enter(st, API_STREAM_CLOSED, why);
 		break;

@@ -582,6 +582,35 @@ pod_sync_plan_in(struct pod_sync *ps, struct pod_plan_in *in)
 	in->now_ns = pod_sync_now_ns();
 }
 
+/*
+ * Logs a restart the planner allowed: the back-off it waited and the exit
+ * it counted from, so that tests check the decision rather than when a
+ * container happened to appear.
+ */
+static void
+pod_sync_backoff_log(const struct pod_sync *ps, const struct pod_action *a)
+{
+	const struct pod_cinst	*prev;
+	time_t			 t = (time_t)(a->at_ns / 1000000000);
+	struct tm		 tm;
+	char			 at[24];
+
+	prev = pod_observed_latest(&ps->obs, a->cname, NULL);
+	gmtime_r(&t, &tm);
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (a->waited_ms == 0)
+		log_info("%s: container %s: starting attempt %u at once after "
+		    "exit at %s.%03dZ", ps->label, a->cname, prev != NULL ?
+		    prev->attempt + 1 : 0, at,
+		    (int)(a->at_ns / 1000000 % 1000));
+	else
+		log_info("%s: container %s: starting attempt %u after back-off "
+		    "%llus from exit at %s.%03dZ", ps->label, a->cname,
+		    prev != NULL ? prev->attempt + 1 : 0,
+		    (unsigned long long)(a->waited_ms / 1000), at,
+		    (int)(a->at_ns / 1000000 % 1000));
+}
+
 /* Applies a note of the plan (or tells its event): the planner decided. */
 void
 pod_sync_note(struct pod_sync *ps, const struct pod_action *a)
@@ -594,6 +623,7 @@ pod_sync_note(struct pod_sync *ps, const struct pod_action *a)
 		    a->message);
 		break;
 	case POD_OP_BACKOFF:
+		pod_sync_backoff_log(ps, a);
 		ctr = pod_sync_ctr(ps, a->cname);
 		ctr->backoff_ms = a->ms;
 		ctr->backoff_at_ns = a->at_ns;

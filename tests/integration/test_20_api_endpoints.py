@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import free_port
+from harness import missing
 
 
 def sanitizer_clean(es):
@@ -122,7 +123,7 @@ def test_metrics(edgesite):
 def test_metrics_pass_promtool(edgesite):
     promtool = shutil.which("promtool")
     if promtool is None:
-        pytest.skip("promtool not installed (Debian package prometheus)")
+        missing("promtool not installed (Debian package prometheus)")
     edgesite.get("/nope")
     edgesite.get("/healthz", method="POST", body=b"x")
     time.sleep(0.6)     # let the lag timer fire once
@@ -172,7 +173,10 @@ def framed(payload):
 
 
 def test_debug_store_lists_keys(edgesite_factory):
-    plyvel = pytest.importorskip("plyvel")
+    try:
+        import plyvel
+    except ImportError:
+        missing("python3-plyvel not installed")
     es = edgesite_factory()
     keys = {
         b"o/pods/default/web": b'{"kind":"Pod"}',

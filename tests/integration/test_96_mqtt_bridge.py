@@ -4,11 +4,9 @@ event-bus topics reaches the devices on the other exactly once and never
 comes back; other topics stay where they are; the twin hears a device on
 either broker once and answers on both."""
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mqtt_devices import Broker, Sub, free_port, mqtt_yaml, pub  # noqa: E402
+from mqtt_devices import Broker, Sub, free_port, mqtt_yaml, pub
 
 NODE = "edge-bridge"
 MEMBERSHIP = "$hw/events/node/%s/membership/get" % NODE

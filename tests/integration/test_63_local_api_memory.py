@@ -8,19 +8,17 @@ answering throughout; changes made while a slow client's replay waits
 follow it, each once."""
 import http.server
 import json
-import os
 import re
 import socket
-import sys
 import threading
 import time
 import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import storeio  # noqa: E402
-from localapi import Watch, plant, pod  # noqa: E402
+import storeio
+from harness import wait_for
+from localapi import Watch, plant, pod
 
-import pytest  # noqa: E402
+import pytest
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 NPODS = 600
@@ -272,14 +270,9 @@ def test_changes_during_a_slow_replay(feed, edgesite_factory):
                        for t, o in (("MODIFIED", late),
                                     ("DELETED", objs["o/pods/default/p0000"]),
                                     ("ADDED", new))]
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        _, _, body = es.get("/debug/store?prefix=o/pods/default/p9")
-        if b"p9999" in body:
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError("the changes never reached the store")
+    wait_for(lambda: b"p9999" in es.get("/debug/store?prefix=o/pods/"
+                                        "default/p9")[2],
+             what="the changes in the store", es=es)
     # the changes came while the replay waited for the client
     assert not re.search(r"watch pods \S+: replay -> live", es.log())
     evs = [first] + w.events_until_end()

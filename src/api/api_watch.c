@@ -80,11 +80,11 @@ struct api_watch {
 	char			 peer[64];
 	enum api_watch_state	 state;
 	uint64_t		 since;		/* replay covered up to here */
-	struct store_snap	*snap;		/* the ADDED objects still to go */
+	struct store_snap	*snap;		/* the ADDED objects to go */
 	char			*pos;		/* the last of them queued */
 	char			*logpos;	/* the last log entry queued */
 	uint64_t		 told;		/* its revision */
-	int			 full;		/* a scan stopped for the client */
+	int			 full;		/* a scan waits for the client */
 	struct event		 timeout;
 	struct event		 bookmark;
 	TAILQ_ENTRY(api_watch)	 entry;

@@ -51,10 +51,10 @@ struct api {
 	TAILQ_HEAD(, api_reject) rejects;
 	TAILQ_HEAD(, api_stream) streams;
 	size_t			 nstreams;
-	uint64_t		 streamed_lists;	/* too big to build */
+	uint64_t		 streamed_lists; /* too big to build */
 	uint64_t		 stream_stalls;	/* cut off: read nothing */
-	uint64_t		 stream_overflows;	/* cut off: live piled up */
-	uint64_t		 lists_cut;	/* bodies cut by a store error */
+	uint64_t		 stream_overflows; /* live data piled up */
+	uint64_t		 lists_cut;	/* cut by a store error */
 	uint64_t		 cut_logged;	/* ms of the last such log */
 	uint64_t		 cut_quiet;	/* cut offs not logged since */
 	struct api_metrics	*metrics;

@@ -36,7 +36,7 @@ struct api_page {
 	struct store_snap	*snap;
 	char			*prefix;
 	char			*pos;		/* the last key scanned */
-	char			*end;		/* the page's last key or NULL */
+	char			*end;		/* a limited page ends here */
 	char			*tok;		/* continue token, or NULL */
 	char			 peer[64];
 	uint64_t		 rev;

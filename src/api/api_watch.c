@@ -84,7 +84,7 @@ struct api_watch {
 	char			*pos;		/* the last of them queued */
 	char			*logpos;	/* the last log entry queued */
 	uint64_t		 told;		/* its revision */
-	int			 full;		/* a scan waits for the client */
+	int			 full;		/* a scan waits on the client */
 	struct event		 timeout;
 	struct event		 bookmark;
 	TAILQ_ENTRY(api_watch)	 entry;

@@ -176,10 +176,7 @@ pod_sync_deleting(const struct pod_sync *ps)
 static char *
 pod_sync_status_key(const struct pod_sync *ps)
 {
-	char	*key;
-
-	xasprintf(&key, "%s%s/%s", POD_KEY_STATUS, ps->ns, ps->name);
-	return key;
+	return store_key_pod_status(ps->ns, ps->name);
 }
 
 /* The stored status of this uid, if any, to keep its times. */
@@ -238,8 +235,8 @@ pod_sync_new(struct pod_room *room, const char *key, cJSON *pod,
 	ps->ns = xstrdup(ns);
 	ps->name = xstrdup(name);
 	xasprintf(&ps->label, "pod %s/%s", ns, name);
-	ps->is_static = key != NULL && strncmp(key, POD_KEY_STATIC,
-	    strlen(POD_KEY_STATIC)) == 0;
+	ps->is_static = key != NULL && strncmp(key, STORE_KEY_STATIC,
+	    strlen(STORE_KEY_STATIC)) == 0;
 	ps->pod = pod;
 	ps->stored = pod != NULL;
 	TAILQ_INIT(&ps->ops);

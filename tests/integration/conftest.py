@@ -127,6 +127,16 @@ class Edgesite:
         finally:
             conn.close()
 
+    def metric(self, name):
+        """The value of the unlabelled sample name on /metrics, or None
+        when /metrics has no such sample."""
+        status, _, body = self.get("/metrics")
+        assert status == 200, body
+        for line in body.decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split(" ", 1)[1])
+        return None
+
     def send(self, sig):
         self.proc.send_signal(sig)
 

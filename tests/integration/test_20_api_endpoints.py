@@ -134,6 +134,12 @@ def test_metrics_pass_promtool(edgesite):
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(rb"^edgesite_event_loop_lag_seconds_count [1-9]", body,
                      re.M), body
+    # Every room's families got through the writer.
+    assert re.search(rb"^edgesite_metrics_dropped_total 0$", body,
+                     re.M), body
+    assert b"edgesite_mqtt_broker_clients" in body
+    assert b"edgesite_mqtt_client_" not in body     # no external broker
+    assert b"edgesite_kube_" not in body            # standalone
 
 
 def test_requests_counted_by_bounded_labels(edgesite):

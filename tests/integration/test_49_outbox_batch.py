@@ -351,6 +351,10 @@ def test_event_records_bounded(kube_cluster, node):
     assert not (gone & left)
     time.sleep(1)
     assert es.log()[mark:].count("events waiting, dropped") == 1
+    # The kube room hands its counts to /metrics: every drop counted.
+    assert es.metric("edgesite_kube_outbox_events_dropped_total") == 10
+    assert es.metric("edgesite_kube_outbox_event_records") == 1000
+    assert es.metric("edgesite_kube_outbox_sent_total") == 0
     # Not sent: the records go with the test, not to the apiserver.
     assert es.stop() == 0
 

@@ -187,5 +187,7 @@ def test_reports_wait_in_the_outbox_while_offline(kube_cluster, twin_env):
     wait_for(lambda: b'"count":0' in es.get(
         "/debug/store?prefix=x/devices/")[2], timeout=20,
              what="outbox drained")
+    assert es.metric("edgesite_kube_outbox_sent_total") >= 1
+    assert es.metric("edgesite_kube_outbox_damaged_total") == 0
     sub.stop()
     assert es.stop() == 0

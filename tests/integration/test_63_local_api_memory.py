@@ -145,6 +145,16 @@ def slow_watch(es, path):
     return w
 
 
+def metric(es, sample):
+    """The value of one sample of /metrics."""
+    status, _, body = es.get("/metrics")
+    assert status == 200
+    for line in body.decode().splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[1])
+    raise AssertionError("no %s in /metrics" % sample)
+
+
 def healthz_ms(es):
     t = time.monotonic()
     status, _, _ = es.get("/healthz", timeout=5)
@@ -170,6 +180,11 @@ def test_stalled_readers_bounded(big):
             time.sleep(0.3)
             worst = max(worst, healthz_ms(big))
             peak = max(peak, rss_kib(big))
+        # every one of them still open, waiting on its client
+        assert metric(big, "edgesite_http_open_streams") == 2 * STALLED
+        # the warm-up list too
+        assert metric(big, "edgesite_http_lists_streamed_total") == \
+            STALLED + 1
     finally:
         for s in socks:
             s.close()

@@ -302,10 +302,7 @@ api_watch_fsm(struct api_watch *w, enum api_watch_event ev, const char *why)
 			api_watch_enter(w, API_WATCH_CLOSED, why);
 			break;
 		case API_WATCH_EV_OVERFLOW:
-			/* the stream logged it, rate-limited */
-			log_debug("watch %s %s: client reads too slowly (%s), "
-			    "closing it; it will list again",
-			    w->q.kind->resource, w->peer, why);
+			/* the stream logged it, rate-limited; the client lists */
 			api_watch_enter(w, API_WATCH_CLOSED, why);
 			break;
 		case API_WATCH_EV_GONE:

@@ -166,7 +166,7 @@ def test_stalled_readers_bounded(big):
     # warm up: the store's cache and the allocator see one full list
     raw_get(big, "/api/v1/pods")
     before = rss_kib(big)
-    socks, worst = [], 0.0
+    socks, ramp, worst = [], 0.0, 0.0
     try:
         for i in range(STALLED):
             socks.append(stalled(big, "127.0.0.2", b"GET /api/v1/pods?"
@@ -174,7 +174,7 @@ def test_stalled_readers_bounded(big):
             socks.append(stalled(big, "127.0.0.3", b"GET /api/v1/pods "
                                  b"HTTP/1.1\r\nHost: x\r\n\r\n"))
             if i % 50 == 0:
-                worst = max(worst, healthz_ms(big))
+                ramp = max(ramp, healthz_ms(big))
         peak = 0
         for _ in range(10):
             time.sleep(0.3)
@@ -193,10 +193,12 @@ def test_stalled_readers_bounded(big):
     # connection; the old code held every body whole (~2.6 MB each)
     bound = 2 * STALLED * (FILL + PAD + 2048 + 16 * 1024) // 1024
     print("rss before %d KiB, peak %d KiB (+%d, bound +%d); healthz worst "
-          "%.1f ms" % (before, peak, grown, bound, worst))
+          "%.1f ms while they connect, %.1f ms after" % (
+              before, peak, grown, bound, ramp, worst))
     assert grown <= bound, (before, peak, bound)
     assert peak <= 64 * 1024, peak
-    assert worst < 1000, worst
+    # loose: the machine running the tests is shared
+    assert ramp < 2000 and worst < 500, (ramp, worst)
     # the stalled ones gone, the endpoint serves as before
     assert healthz_ms(big) < 1000
     _, body = raw_get(big, "/api/v1/namespaces/small/pods")

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The body of a LIST, produced from a store snapshot as the client reads
  * it. The snapshot is taken when the request arrives, so the page is the

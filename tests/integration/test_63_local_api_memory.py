@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Bounded memory for readers of the local read API: a LIST's body and a
 watch's initial events are written from a store snapshot as the client
 reads them. A big list is the same bytes as its objects read one by one

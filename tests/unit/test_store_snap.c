@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Readers that go at a client's pace: a snapshot shows the store as one
  * revision left it while writes go on, resumes after a key, and fails

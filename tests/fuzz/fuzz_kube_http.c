@@ -4,9 +4,10 @@
  * the request (HEAD or not, a stream cut into lines or a plain body) and
  * the size of the pieces the rest arrives in, as reads split it; the
  * connection then closes. The body kept must stay under its limit, the
- * lines under theirs, never empty and without a newline; a parser that
- * says DONE or ERROR stays there. Any crash, sanitizer report or abort()
- * is a bug. Build with clang: ./configure --enable-fuzzing CC=clang; run:
+ * lines under theirs, never empty, without a newline and NUL-terminated
+ * (a NUL inside is the server's and passes); an ERROR says why, a DONE
+ * has a status. Any crash, sanitizer report or abort() is a bug. Build
+ * with clang: ./configure --enable-fuzzing CC=clang; run:
  * tests/fuzz/fuzz_kube_http tests/fuzz/corpus/kube_http.
  */
 #include "config.h"
@@ -32,7 +33,7 @@ fuzz_line_cb(const char *line, size_t len, void *arg)
 
 	if (len == 0)
 		abort();
-	if (line != NULL && (len > FUZZ_MAX_LINE || strlen(line) != len ||
+	if (line != NULL && (len > FUZZ_MAX_LINE || line[len] != '\0' ||
 	    memchr(line, '\n', len) != NULL))
 		abort();
 	if (line == NULL && len <= FUZZ_MAX_LINE)

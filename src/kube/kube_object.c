@@ -75,9 +75,9 @@ kube_object_name(const cJSON *obj, char *buf, size_t len)
 }
 
 /*
- * Prepares an object for the store: drops metadata.managedFields, fills
- * kind and apiVersion when a list left them out. Returns the JSON text
- * (caller frees) or NULL when it is over max bytes.
+ * Prepares an object for the store: drops metadata.managedFields (each
+ * copy of it), fills kind and apiVersion when a list left them out.
+ * Returns the JSON text (caller frees) or NULL when it is over max bytes.
  */
 static char *
 kube_object_text(cJSON *obj, const char *kind, const char *apiv,
@@ -87,7 +87,9 @@ kube_object_text(cJSON *obj, const char *kind, const char *apiv,
 	char	*text;
 
 	md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-	cJSON_DeleteItemFromObjectCaseSensitive(md, "managedFields");
+	/* every copy: a member given twice is kept twice by cJSON */
+	while (cJSON_GetObjectItemCaseSensitive(md, "managedFields") != NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(md, "managedFields");
 	if (kind != NULL && json_get(obj, "kind") == NULL)
 		cJSON_AddStringToObject(obj, "kind", kind);
 	if (apiv != NULL && json_get(obj, "apiVersion") == NULL)

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	json_init();
 	log_init(LOG_LEVEL_WARN, "fuzz_api_route");
+	/* as in the daemon: a peer gone is an error, not a signal */
+	signal(SIGPIPE, SIG_IGN);
 	if ((fuzz_base = event_base_new()) == NULL ||
 	    mkdtemp(fuzz_dir) == NULL ||
 	    (fuzz_store = store_open(fuzz_base, fuzz_dir, &errstr)) == NULL)
@@ -195,7 +198,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.fd = fuzz_connect();
 	while (turns++ < FUZZ_TURNS && off < size && !c.closed) {
 		event_base_loop(fuzz_base, EVLOOP_NONBLOCK);
-		if ((w = write(c.fd, data + off, size - off)) > 0)
+		if ((w = send(c.fd, data + off, size - off, MSG_NOSIGNAL)) > 0)
 			off += (size_t)w;
 		else if (w == -1 && errno != EAGAIN && errno != EINTR)
 			break;

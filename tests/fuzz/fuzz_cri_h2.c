@@ -17,6 +17,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 
 #define FUZZ_MAX_MSG	4096
 #define FUZZ_TURNS	4
+#define FUZZ_METHOD	"/runtime.v1.RuntimeService/Version"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -80,7 +82,7 @@ fuzz_turns(struct cri_h2 *h2, struct fuzz_call *c)
 		event_base_loop(fuzz_base, EVLOOP_NONBLOCK);
 	if (!c->started && cri_h2_state(h2) == CRI_H2_READY) {
 		c->started = 1;
-		c->stream = cri_h2_call(h2, "/runtime.v1.RuntimeService/Version",
+		c->stream = cri_h2_call(h2, FUZZ_METHOD,
 		    (const uint8_t *)"\x0a\x02v1", 4, 0, fuzz_done_cb, c);
 	}
 }
@@ -104,7 +106,7 @@ fuzz_send(int fd, const uint8_t *p, size_t n, struct cri_h2 *h2,
 	int	tries = 0;
 
 	while (n > 0 && tries++ < 1000) {
-		if ((w = write(fd, p, n)) > 0) {
+		if ((w = send(fd, p, n, MSG_NOSIGNAL)) > 0) {
 			p += w;
 			n -= (size_t)w;
 		} else if (w == -1 && errno != EAGAIN && errno != EINTR)
@@ -142,6 +144,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	log_init(LOG_LEVEL_WARN, "fuzz_cri_h2");
+	/* as in the daemon: a peer gone is an error, not a signal */
+	signal(SIGPIPE, SIG_IGN);
 	if ((fuzz_base = event_base_new()) == NULL ||
 	    mkdtemp(fuzz_dir) == NULL)
 		abort();

@@ -83,7 +83,8 @@ fuzz_observe(const ProtobufCMessage *m)
 	size_t			 i;
 
 	memset(&o, 0, sizeof(o));
-	if (m->descriptor == &runtime__v1__list_pod_sandbox_response__descriptor) {
+	if (m->descriptor ==
+	    &runtime__v1__list_pod_sandbox_response__descriptor) {
 		ls = (const void *)m;
 		for (i = 0; i < ls->n_items; i++)
 			pod_cri_add_sandbox(&o, ls->items[i]);

@@ -6,9 +6,9 @@
  * whose items are stored. What is stored must be a JSON object of at most
  * the value limit, under the key its own name and namespace give (and a
  * watch's with its resume point); a delete or a bookmark has its resume
- * point; a skip says why. Any crash, sanitizer report or abort() is a bug. Build with clang:
- * ./configure --enable-fuzzing CC=clang; run: tests/fuzz/fuzz_kube_object
- * tests/fuzz/corpus/kube_object.
+ * point; a skip says why. Any crash, sanitizer report or abort() is a
+ * bug. Build with clang: ./configure --enable-fuzzing CC=clang; run:
+ * tests/fuzz/fuzz_kube_object tests/fuzz/corpus/kube_object.
  */
 #include "config.h"
 

@@ -5,7 +5,8 @@
  * Kubernetes paths, query strings and selectors of api_kube.c, GET, LIST,
  * WATCH and Table answers over a store holding a few objects); then the
  * client half-closes and reads until the server is done. What comes back
- * must be HTTP. Any crash, sanitizer report or abort() is a bug. Build
+ * must be HTTP/1.x, whatever version the request named (corpus file
+ * version-2-1). Any crash, sanitizer report or abort() is a bug. Build
  * with clang: ./configure --enable-fuzzing CC=clang; run:
  * tests/fuzz/fuzz_api_route tests/fuzz/corpus/api_route.
  */

@@ -2,11 +2,14 @@
  * edgesite: a standalone Kubernetes node for the edge. main() reads the
  * options and the configuration, opens the store, starts the local API and
  * runs the one event loop; signals stop it (TERM, INT), reload the
- * configuration (HUP) or dump the state to the log (USR1).
+ * configuration (HUP) or dump the state to the log (USR1). It hands each
+ * room's metrics writer (core/metrics.h) to the local API: no room reads
+ * another's counters.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include "api/api.h"
 #include "core/clock.h"
 #include "core/conf.h"
+#include "core/conf_warn.h"
 #include "core/health.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -28,9 +32,11 @@
 #include "core/xmalloc.h"
 #include "cri/cri.h"
 #include "kube/kube.h"
+#include "kube/kube_config.h"
 #include "mqtt/mqtt.h"
 #include "pod/pod.h"
 #include "store/store.h"
+#include "store/store_repair.h"
 #include "twin/twin.h"
 
 struct edgesite {
@@ -54,7 +60,7 @@ struct edgesite {
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: edgesite [-hnVv] [-c file]\n");
+	fprintf(stderr, "usage: edgesite [-hnVv] [-c file] [--repair]\n");
 	exit(1);
 }
 
@@ -81,6 +87,22 @@ edgesite_conf_load(const char *path)
 	conf_msgs_clear(&errs);
 	conf_msgs_clear(&warns);
 	return c;
+}
+
+static void
+edgesite_warn_cb(const char *msg, void *arg)
+{
+	(void)arg;
+	log_warnx("%s", msg);
+}
+
+/* What the operator should know of c, at startup and for -n alike. */
+static void
+edgesite_warn(const struct conf *c)
+{
+	conf_warn(c, edgesite_warn_cb, NULL);
+	kube_config_warn(c->kube_kubeconfig, c->kube_master, edgesite_warn_cb,
+	    NULL);
 }
 
 /* Applies the log level and trace switches of c and the -v count. */
@@ -293,12 +315,16 @@ edgesite_start(struct edgesite *es)
 	if ((es->mqtt = mqtt_new(es->base, es->conf, es->store, &es->node,
 	    &errstr)) == NULL)
 		fatalx("mqtt: %s", errstr);
+	api_metrics_add(es->api, "store", store_metrics, es->store);
+	api_metrics_add(es->api, "mqtt", mqtt_metrics, es->mqtt);
 	if ((es->cri = cri_new(es->base, es->conf, &errstr)) == NULL)
 		fatalx("cri: %s", errstr);
 	cri_watch(es->cri, edgesite_cri_cb, es);
 	es->kube = kube_new(es->base, es->conf, es->store, &es->node, &errstr);
 	if (es->kube == NULL && errstr != NULL)
 		fatalx("kube: %s", errstr);
+	if (es->kube != NULL)
+		api_metrics_add(es->api, "kube", kube_metrics, es->kube);
 	es->pods = pod_new(es->base, es->conf, es->store, es->cri, &es->node);
 	if ((es->twin = twin_new(es->base, es->conf, es->store, es->mqtt,
 	    &es->node, &errstr)) == NULL)
@@ -333,20 +359,28 @@ edgesite_finish(struct edgesite *es)
 int
 main(int argc, char *argv[])
 {
-	struct edgesite	 es;
-	int		 ch, check = 0;
+	static const struct option	 longopts[] = {
+		{ "repair", no_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct edgesite			 es;
+	int				 ch, check = 0, repair = 0;
 
 	memset(&es, 0, sizeof(es));
 	es.conf_path = CONF_DEFAULT_PATH;
 	log_init(LOG_LEVEL_INFO, "edgesite");
 	json_init();
-	while ((ch = getopt(argc, argv, "c:hnVv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hnVv", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			es.conf_path = optarg;
 			break;
 		case 'n':
 			check = 1;
+			break;
+		case 'R':
+			repair = 1;
 			break;
 		case 'V':
 			version_print(stdout);
@@ -364,10 +398,17 @@ main(int argc, char *argv[])
 
 	if ((es.conf = edgesite_conf_load(es.conf_path)) == NULL)
 		return 1;
+	edgesite_warn(es.conf);
 	if (check) {
 		printf("configuration OK\n");
 		conf_free(es.conf);
 		return 0;
+	}
+	if (repair) {
+		edgesite_apply_logging(es.conf, es.verbose);
+		ch = store_repair(es.conf->state_dir) == 0 ? 0 : 1;
+		conf_free(es.conf);
+		return ch;
 	}
 	edgesite_apply_logging(es.conf, es.verbose);
 	es.started = time(NULL);

@@ -6,6 +6,8 @@
 #ifndef EDGESITE_API_H
 #define EDGESITE_API_H
 
+#include "core/metrics.h"
+
 struct event_base;
 struct conf;
 struct store;
@@ -17,6 +19,14 @@ struct api;
  */
 struct api	*api_new(struct event_base *, const struct conf *,
 		    struct store *, const char **errstr);
+/*
+ * Adds a room's writer to /metrics (core/metrics.h): main() calls it once
+ * per room that has counters, and /metrics calls cb(out, arg) on each
+ * request, in the order added. room is a static name for the log; arg
+ * must stay valid until api_free.
+ */
+void		 api_metrics_add(struct api *, const char *room, metrics_cb,
+		    void *arg);
 /* Stops accepting new connections (shutdown begins). */
 void		 api_close_listeners(struct api *);
 /* Points the endpoint at a new effective config after a reload. */

@@ -22,6 +22,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "store/store_keys.h"
 
 #define API_KUBE_TIMEOUT_MAX	(24 * 3600)
 
@@ -101,9 +102,9 @@ api_kube_kind_of(const char *key)
 	const char	*s, *slash;
 	size_t		 i, n;
 
-	if (strncmp(key, "o/", 2) != 0)
+	if (strncmp(key, STORE_KEY_OBJECT, strlen(STORE_KEY_OBJECT)) != 0)
 		return NULL;
-	s = key + 2;
+	s = key + strlen(STORE_KEY_OBJECT);
 	if ((slash = strchr(s, '/')) == NULL)
 		return NULL;
 	n = (size_t)(slash - s);
@@ -467,11 +468,11 @@ api_kube_query_path(struct api_kube_path *kp, size_t i, const char *group,
 	if (kp->n - i == 2)
 		q->name = xstrdup(kp->part[i + 1]);
 	if (q->ns != NULL)
-		xasprintf(&q->prefix, "o/%s/%s/", q->kind->store, q->ns);
+		q->prefix = store_key_objects(q->kind->store, q->ns);
 	else if (!q->kind->namespaced)
-		xasprintf(&q->prefix, "o/%s//", q->kind->store);
+		q->prefix = store_key_objects(q->kind->store, "");
 	else
-		xasprintf(&q->prefix, "o/%s/", q->kind->store);
+		q->prefix = store_key_objects(q->kind->store, NULL);
 	return 0;
 }
 

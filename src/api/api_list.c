@@ -332,14 +332,11 @@ static char *
 api_list_prefix(const struct api_query *q)
 {
 	const char	*ns;
-	char		*prefix;
 
 	if (q->ns == NULL && q->kind->namespaced &&
 	    (ns = api_select_equal(q->fields, "metadata.namespace")) != NULL &&
-	    *ns != '\0' && strchr(ns, '/') == NULL) {
-		xasprintf(&prefix, "o/%s/%s/", q->kind->store, ns);
-		return prefix;
-	}
+	    *ns != '\0' && strchr(ns, '/') == NULL)
+		return store_key_objects(q->kind->store, ns);
 	return xstrdup(q->prefix);
 }
 

@@ -1,10 +1,13 @@
 /*
- * /metrics in the Prometheus text exposition format 0.0.4: build info, the
- * usual process_* families read from /proc, the store's counters, the
- * local endpoint's requests by path label and code, and the lag of the
- * event loop. It owns the request counters and the lag timer: a timer due
- * every 500 ms that records how late it fires, since anything that blocks
- * the loop delays it.
+ * /metrics in the Prometheus text exposition format 0.0.4, written through
+ * core/metrics.h: build info, the usual process_* families read from
+ * /proc, then each room's families in the order main() registered their
+ * writers with api_metrics_add (store, mqtt, ...), then the local
+ * endpoint's requests by path label and code and the lag of the event
+ * loop. It reads no other room's counters itself. It owns the list of
+ * writers, the request counters and the lag timer: a timer due every
+ * 500 ms that records how late it fires, since anything that blocks the
+ * loop delays it.
  */
 #include "config.h"
 
@@ -22,17 +25,18 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "api/api.h"
 #include "api/api_int.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/version.h"
 #include "core/xmalloc.h"
-#include "mqtt/mqtt_broker.h"
-#include "store/store.h"
 
 #define API_METRICS_CTYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define API_LAG_INTERVAL_MS	500
 #define API_COUNT_MAX		128	/* (label, code) pairs kept */
+#define API_METRICS_LOG_MS	60000	/* between two logs of drops */
 
 static const double api_lag_bounds[] = {
 	0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
@@ -45,6 +49,13 @@ struct api_count {
 	uint64_t	 n;
 };
 
+/* A room's writer, as main() registered it. */
+struct api_metrics_room {
+	const char	*room;		/* static */
+	metrics_cb	 cb;
+	void		*arg;
+};
+
 struct api_metrics {
 	struct api		*api;
 	struct event		 lag_ev;
@@ -55,6 +66,10 @@ struct api_metrics {
 	double			 lag_max;
 	struct api_count	 counts[API_COUNT_MAX];
 	size_t			 ncounts;
+	struct api_metrics_room	*rooms;		/* in the order added */
+	size_t			 nrooms;
+	uint64_t		 dropped;	/* left out by the writer */
+	uint64_t		 drop_logged;	/* ms, clock_mono_ms */
 };
 
 /* What /proc tells about this process. */
@@ -133,6 +148,7 @@ api_metrics_free(struct api_metrics *m)
 	if (m == NULL)
 		return;
 	evtimer_del(&m->lag_ev);
+	free(m->rooms);
 	free(m);
 }
 
@@ -158,55 +174,6 @@ api_metrics_count(struct api *api, const char *label, int code)
 	m->counts[m->ncounts].code = code;
 	m->counts[m->ncounts].n = 1;
 	m->ncounts++;
-}
-
-/* Writes the # HELP and # TYPE lines of a family. */
-static void
-api_metrics_family(struct evbuffer *b, const char *name, const char *type,
-    const char *help)
-{
-	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
-	    name, type);
-}
-
-/* Writes a label value, escaped as the text format requires. */
-static void
-api_metrics_label(struct evbuffer *b, const char *v)
-{
-	for (; *v != '\0'; v++) {
-		switch (*v) {
-		case '\\':
-			evbuffer_add(b, "\\\\", 2);
-			break;
-		case '"':
-			evbuffer_add(b, "\\\"", 2);
-			break;
-		case '\n':
-			evbuffer_add(b, "\\n", 2);
-			break;
-		default:
-			evbuffer_add(b, v, 1);
-			break;
-		}
-	}
-}
-
-/* One family of a single unlabelled integer sample. */
-static void
-api_metrics_u64(struct evbuffer *b, const char *name, const char *type,
-    const char *help, uint64_t v)
-{
-	api_metrics_family(b, name, type, help);
-	evbuffer_add_printf(b, "%s %llu\n", name, (unsigned long long)v);
-}
-
-/* One family of a single unlabelled floating-point sample. */
-static void
-api_metrics_double(struct evbuffer *b, const char *name, const char *type,
-    const char *help, double v)
-{
-	api_metrics_family(b, name, type, help);
-	evbuffer_add_printf(b, "%s %.15g\n", name, v);
 }
 
 /* Boot time in seconds since the epoch, from /proc/stat; 0 if unknown. */
@@ -274,153 +241,142 @@ api_metrics_open_fds(void)
 	return n > 0 ? n - 1 : 0;
 }
 
+/* One family of a single unlabelled floating-point sample. */
+static void
+api_metrics_double(struct metrics_out *out, const char *name,
+    enum metrics_type type, const char *help, double v)
+{
+	if (metrics_family(out, name, type, help) == 0)
+		metrics_double(out, name, NULL, v);
+}
+
 /* The process_* families, as other exporters name them. */
 static void
-api_metrics_process(struct evbuffer *b)
+api_metrics_process(struct metrics_out *out)
 {
 	struct api_proc	p;
 	struct rlimit	rl;
 
 	memset(&p, 0, sizeof(p));
 	if (api_metrics_proc_stat(&p) == 0) {
-		api_metrics_double(b, "process_cpu_seconds_total", "counter",
+		api_metrics_double(out, "process_cpu_seconds_total",
+		    METRICS_COUNTER,
 		    "Total user and system CPU time spent in seconds.",
 		    p.cpu_seconds);
-		api_metrics_u64(b, "process_resident_memory_bytes", "gauge",
+		metrics_gauge(out, "process_resident_memory_bytes",
 		    "Resident memory size in bytes.", p.rss_bytes);
-		api_metrics_u64(b, "process_virtual_memory_bytes", "gauge",
+		metrics_gauge(out, "process_virtual_memory_bytes",
 		    "Virtual memory size in bytes.", p.vsize);
-		api_metrics_double(b, "process_start_time_seconds", "gauge",
+		api_metrics_double(out, "process_start_time_seconds",
+		    METRICS_GAUGE,
 		    "Start time of the process since unix epoch in seconds.",
 		    p.start_time);
 	}
 	if ((p.open_fds = api_metrics_open_fds()) >= 0)
-		api_metrics_u64(b, "process_open_fds", "gauge",
+		metrics_gauge(out, "process_open_fds",
 		    "Number of open file descriptors.", (uint64_t)p.open_fds);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-		api_metrics_u64(b, "process_max_fds", "gauge",
+		metrics_gauge(out, "process_max_fds",
 		    "Maximum number of open file descriptors.",
 		    (uint64_t)rl.rlim_cur);
 }
 
-/* The store's families. */
-static void
-api_metrics_store(struct evbuffer *b, struct store *store)
-{
-	struct store_stats	 st;
-	const char		*name = "edgesite_store_operations_total";
-
-	store_get_stats(store, &st);
-	api_metrics_family(b, name, "counter",
-	    "Store operations by kind.");
-	evbuffer_add_printf(b, "%s{op=\"get\"} %llu\n", name,
-	    (unsigned long long)st.gets);
-	evbuffer_add_printf(b, "%s{op=\"put\"} %llu\n", name,
-	    (unsigned long long)st.puts);
-	evbuffer_add_printf(b, "%s{op=\"delete\"} %llu\n", name,
-	    (unsigned long long)st.deletes);
-	evbuffer_add_printf(b, "%s{op=\"commit\"} %llu\n", name,
-	    (unsigned long long)st.commits);
-	evbuffer_add_printf(b, "%s{op=\"scan\"} %llu\n", name,
-	    (unsigned long long)st.scans);
-	api_metrics_u64(b, "edgesite_store_errors_total", "counter",
-	    "LevelDB errors met by the store.", st.errors);
-	api_metrics_u64(b, "edgesite_store_damaged_values_total", "counter",
-	    "Stored values that failed their check.", st.damaged);
-	api_metrics_u64(b, "edgesite_store_size_bytes", "gauge",
-	    "Approximate size of the store on disk in bytes.", st.disk_bytes);
-	api_metrics_u64(b, "edgesite_store_revision", "gauge",
-	    "Local revision of the store.", store_revision(store));
-}
-
-/* The embedded MQTT broker's families, when it runs. */
-static void
-api_metrics_mqtt(struct evbuffer *b)
-{
-	struct mqtt_broker		*mb;
-	struct mqtt_broker_stats	 st;
-
-	if ((mb = mqtt_broker_current()) == NULL)
-		return;
-	mqtt_broker_get_stats(mb, &st);
-	api_metrics_u64(b, "edgesite_mqtt_broker_clients", "gauge",
-	    "Clients connected to the embedded MQTT broker.", st.clients);
-	api_metrics_u64(b, "edgesite_mqtt_broker_subscriptions", "gauge",
-	    "Subscriptions held by the embedded MQTT broker.",
-	    st.subscriptions);
-	api_metrics_u64(b, "edgesite_mqtt_broker_retained_messages", "gauge",
-	    "Retained messages of the embedded MQTT broker.", st.retained);
-	api_metrics_u64(b, "edgesite_mqtt_broker_messages_received_total",
-	    "counter", "Messages published to the embedded MQTT broker, by "
-	    "clients and in-process.", st.msgs_in);
-	api_metrics_u64(b, "edgesite_mqtt_broker_messages_sent_total",
-	    "counter", "Messages the embedded MQTT broker sent to clients.",
-	    st.msgs_out);
-	api_metrics_u64(b, "edgesite_mqtt_broker_messages_dropped_total",
-	    "counter", "Messages the embedded MQTT broker dropped: queue full, "
-	    "client too slow, or denied by the ACL.", st.dropped);
-}
-
 /* The local endpoint's own families. */
 static void
-api_metrics_http(struct evbuffer *b, struct api *api)
+api_metrics_http(struct metrics_out *out, struct api *api)
 {
 	struct api_metrics	*m = api->metrics;
 	const char		*name = "edgesite_http_requests_total";
+	const char		*labels[5] = { "path", NULL, "code" };
+	char			 code[16];
 	size_t			 i;
 
-	api_metrics_family(b, name, "counter",
+	metrics_family(out, name, METRICS_COUNTER,
 	    "Requests answered by the local endpoint by path and code.");
+	labels[3] = code;
 	for (i = 0; i < m->ncounts; i++) {
-		evbuffer_add_printf(b, "%s{path=\"", name);
-		api_metrics_label(b, m->counts[i].label);
-		evbuffer_add_printf(b, "\",code=\"%d\"} %llu\n",
-		    m->counts[i].code, (unsigned long long)m->counts[i].n);
+		labels[1] = m->counts[i].label;
+		snprintf(code, sizeof(code), "%d", m->counts[i].code);
+		metrics_u64(out, name, labels, m->counts[i].n);
 	}
-	api_metrics_u64(b, "edgesite_http_open_connections", "gauge",
+	metrics_gauge(out, "edgesite_http_open_connections",
 	    "Client connections open to the local endpoint.", api->nconns);
 }
 
 /* The event-loop lag histogram and its maximum. */
 static void
-api_metrics_lag(struct evbuffer *b, struct api_metrics *m)
+api_metrics_lag(struct metrics_out *out, struct api_metrics *m)
 {
-	const char	*name = "edgesite_event_loop_lag_seconds";
-	size_t		 i;
-
-	api_metrics_family(b, name, "histogram",
+	metrics_family(out, "edgesite_event_loop_lag_seconds",
+	    METRICS_HISTOGRAM,
 	    "How late a 500 ms timer fires on the event loop in seconds.");
-	for (i = 0; i < API_LAG_NBUCKETS; i++)
-		evbuffer_add_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name,
-		    api_lag_bounds[i], (unsigned long long)m->lag_buckets[i]);
-	evbuffer_add_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
-	    (unsigned long long)m->lag_count);
-	evbuffer_add_printf(b, "%s_sum %.15g\n%s_count %llu\n", name,
-	    m->lag_sum, name, (unsigned long long)m->lag_count);
-	api_metrics_double(b, "edgesite_event_loop_lag_max_seconds", "gauge",
+	metrics_histogram(out, api_lag_bounds, m->lag_buckets,
+	    API_LAG_NBUCKETS, m->lag_count, m->lag_sum);
+	api_metrics_double(out, "edgesite_event_loop_lag_max_seconds",
+	    METRICS_GAUGE,
 	    "Largest event-loop lag seen since start in seconds.", m->lag_max);
+}
+
+/* What the writer left out: counted for good, logged once a minute. */
+static void
+api_metrics_dropped(struct metrics_out *out, struct api_metrics *m)
+{
+	uint64_t	n = metrics_out_dropped(out), now = clock_mono_ms();
+
+	if (n > 0 && (m->drop_logged == 0 ||
+	    now - m->drop_logged >= API_METRICS_LOG_MS)) {
+		log_warnx("metrics: %llu samples left out of /metrics (%s), "
+		    "serving the rest", (unsigned long long)n,
+		    metrics_out_why(out));
+		m->drop_logged = now != 0 ? now : 1;
+	}
+	m->dropped += n;
+	metrics_counter(out, "edgesite_metrics_dropped_total",
+	    "Families and samples a room wrote wrong, left out of /metrics.",
+	    m->dropped);
+}
+
+/* Registers a room's writer; called from main() after api_new. */
+void
+api_metrics_add(struct api *api, const char *room, metrics_cb cb, void *arg)
+{
+	struct api_metrics	*m = api->metrics;
+
+	m->rooms = xreallocarray(m->rooms, m->nrooms + 1, sizeof(*m->rooms));
+	m->rooms[m->nrooms].room = room;
+	m->rooms[m->nrooms].cb = cb;
+	m->rooms[m->nrooms].arg = arg;
+	m->nrooms++;
 }
 
 /* GET /metrics */
 void
 api_metrics_serve(struct api_req *req)
 {
-	struct api	*api = api_req_api(req);
-	struct evbuffer	*b;
+	struct api		*api = api_req_api(req);
+	struct api_metrics	*m = api->metrics;
+	struct metrics_out	*out;
+	struct evbuffer		*b;
+	size_t			 i;
 
 	if ((b = evbuffer_new()) == NULL)
 		fatalx("api: out of memory");
-	api_metrics_family(b, "edgesite_build_info", "gauge",
+	out = metrics_out_new(b);
+	metrics_out_room(out, "api");
+	metrics_family(out, "edgesite_build_info", METRICS_GAUGE,
 	    "A metric with a constant '1' value labeled by version.");
-	evbuffer_add_printf(b, "edgesite_build_info{version=\"");
-	api_metrics_label(b, version_string());
-	evbuffer_add_printf(b, "\"} 1\n");
-	api_metrics_process(b);
-	if (api->store != NULL)
-		api_metrics_store(b, api->store);
-	api_metrics_mqtt(b);
-	api_metrics_http(b, api);
-	api_metrics_lag(b, api->metrics);
+	metrics_u64(out, "edgesite_build_info",
+	    (const char *[]){ "version", version_string(), NULL }, 1);
+	api_metrics_process(out);
+	for (i = 0; i < m->nrooms; i++) {
+		metrics_out_room(out, m->rooms[i].room);
+		m->rooms[i].cb(out, m->rooms[i].arg);
+	}
+	metrics_out_room(out, "api");
+	api_metrics_http(out, api);
+	api_metrics_lag(out, m);
+	api_metrics_dropped(out, m);
+	metrics_out_free(out);
 	api_reply(req, 200, API_METRICS_CTYPE, b);
 	evbuffer_free(b);
 }

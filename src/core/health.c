@@ -93,7 +93,9 @@ health_clear(void)
 {
 	size_t	i;
 
-	for (i = 0; i < health_n; i++)
+	for (i = 0; i < health_n; i++) {
 		free(health_parts[i].detail);
+		health_parts[i].detail = NULL;	/* health_set frees it */
+	}
 	health_n = 0;
 }

@@ -20,6 +20,7 @@
 #include "core/conf.h"
 #include "core/health.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/node.h"
 #include "core/xmalloc.h"
 #include "kube/kube.h"
@@ -261,6 +262,32 @@ kube_get_outbox_stats(struct kube *k, struct kube_outbox_stats *st)
 	memset(st, 0, sizeof(*st));
 	if (k != NULL && k->outbox != NULL)
 		kube_outbox_get_stats(k->outbox, st);
+}
+
+/* /metrics: the outbox's counts (arg is the room). */
+void
+kube_metrics(struct metrics_out *out, void *arg)
+{
+	struct kube_outbox_stats	st;
+
+	kube_get_outbox_stats(arg, &st);
+	metrics_gauge(out, "edgesite_kube_outbox_records",
+	    "Outbox records waiting to be sent upstream or in flight.",
+	    st.queued);
+	metrics_gauge(out, "edgesite_kube_outbox_event_records",
+	    "Event records among the outbox records waiting.", st.events);
+	metrics_counter(out, "edgesite_kube_outbox_sent_total",
+	    "Outbox records the apiserver accepted.", st.sent);
+	metrics_counter(out, "edgesite_kube_outbox_refused_total",
+	    "Outbox records dropped after a permanent failure: object gone, "
+	    "precondition failed or write invalid.", st.refused);
+	metrics_counter(out, "edgesite_kube_outbox_retries_total",
+	    "Outbox sends answered 5xx or 429 and retried.", st.retries);
+	metrics_counter(out, "edgesite_kube_outbox_events_dropped_total",
+	    "Oldest Event records dropped over the outbox's bound.",
+	    st.events_dropped);
+	metrics_counter(out, "edgesite_kube_outbox_damaged_total",
+	    "Unreadable outbox records dropped.", st.damaged);
 }
 
 void

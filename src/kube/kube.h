@@ -15,6 +15,7 @@ struct event_base;
 struct conf;
 struct store;
 struct kube;
+struct metrics_out;
 struct node_ident;
 
 /*
@@ -48,5 +49,7 @@ struct kube_outbox_stats {
 /* Fills st; all zero when k is NULL (standalone). */
 void		 kube_get_outbox_stats(struct kube *,
 		    struct kube_outbox_stats *st);
+/* /metrics: the outbox's counts; arg is the room (core/metrics.h). */
+void		 kube_metrics(struct metrics_out *, void *arg);
 
 #endif

@@ -351,6 +351,9 @@ kube_config_user(struct kube_config *kc, const char *name,
 	    kube_config_pem(kc, u, what, "client-key", &auth->key_pem,
 	    errstr) == -1)
 		return -1;
+	if (kube_config_str(kc, u, "client-key-data") == NULL &&
+	    (s = kube_config_str(kc, u, "client-key")) != NULL)
+		auth->key_file = kube_config_path(kc, s);
 	if ((auth->cert_pem == NULL) != (auth->key_pem == NULL)) {
 		*errstr = kube_config_fail("%s: %s: %s without %s", kc->path,
 		    what, auth->cert_pem != NULL ? "client-certificate" :
@@ -546,8 +549,35 @@ kube_auth_clear(struct kube_auth *auth)
 	free(auth->ca_pem);
 	free(auth->cert_pem);
 	xfree_secret(auth->key_pem);
+	free(auth->key_file);
 	xfree_secret(auth->token);
 	free(auth->token_file);
 	free(auth->tls_server_name);
 	memset(auth, 0, sizeof(*auth));
+}
+
+void
+kube_config_warn(const char *path, char *const *masters, conf_warn_cb cb,
+    void *arg)
+{
+	struct kube_auth	 auth;
+	const char		*errstr;
+	char			 msg[1024];
+
+	memset(&auth, 0, sizeof(auth));
+	if (path == NULL || *path == '\0' || kube_config_load(path, masters,
+	    &auth, &errstr) == -1)
+		return;
+	if (auth.insecure) {
+		snprintf(msg, sizeof(msg), "kubeconfig %s: "
+		    "insecure-skip-tls-verify is true: the apiserver's "
+		    "certificate is not checked, anyone on the path can pose "
+		    "as it", path);
+		cb(msg, arg);
+	}
+	conf_warn_secret(auth.key_file, "client-key of the kubeconfig", cb,
+	    arg);
+	conf_warn_secret(auth.token_file, "tokenFile of the kubeconfig", cb,
+	    arg);
+	kube_auth_clear(&auth);
 }

@@ -5,11 +5,14 @@
 #ifndef EDGESITE_KUBE_CONFIG_H
 #define EDGESITE_KUBE_CONFIG_H
 
+#include "core/conf_warn.h"
+
 struct kube_auth {
 	char	**servers;	/* NULL-terminated URLs: master list, else kubeconfig server */
 	char	 *ca_pem;	/* certificate-authority(-data), PEM text, or NULL */
 	char	 *cert_pem;	/* client-certificate(-data), PEM text, or NULL */
 	char	 *key_pem;	/* client-key(-data), PEM text, or NULL (wiped on clear) */
+	char	 *key_file;	/* client-key's file, or NULL */
 	char	 *token;	/* bearer token, or NULL (wiped on clear) */
 	char	 *token_file;	/* re-read on each connection when set */
 	char	 *tls_server_name;	/* SNI/verify name override, or NULL */
@@ -24,6 +27,13 @@ struct kube_auth {
  */
 int	 kube_config_load(const char *path, char *const *masters,
 	    struct kube_auth *auth, const char **errstr);
+/*
+ * Warns (conf_warn.h) of what the kubeconfig at path exposes: TLS
+ * verification switched off, a client key or token file others can read.
+ * A kubeconfig that does not load is left to the kube room to report.
+ */
+void	 kube_config_warn(const char *path, char *const *masters,
+	    conf_warn_cb, void *arg);
 /* Frees and wipes everything in auth. */
 void	 kube_auth_clear(struct kube_auth *auth);
 

@@ -40,7 +40,7 @@
 #include "store/store.h"
 #include "store/store_outbox.h"
 
-#define KUBE_OUTBOX_PREFIX	STORE_OUTBOX_PREFIX
+#define KUBE_OUTBOX_PREFIX	STORE_KEY_OUTBOX
 /* Event records kept at most; older ones are deleted past it. */
 #define KUBE_OUTBOX_MAX_EVENTS	1000
 /* At most one log line per this many ms about dropped events. */

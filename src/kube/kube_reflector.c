@@ -188,17 +188,19 @@ kube_reflector_new(struct kube *k, const struct kube_resource *res,
 	if (only != NULL) {
 		r->only = xstrdup(only);
 		r->scope = store_key_object(res->store_name, r->ns, only);
-		xasprintf(&r->key_version, "v/%s/%s/%s", res->store_name,
-		    r->ns != NULL ? r->ns : "", only);
+		r->key_version = store_key_version(res->store_name, r->ns,
+		    only);
 		xasprintf(&r->name, "%s %s%s%s", res->store_name,
 		    r->ns != NULL ? r->ns : "", r->ns != NULL ? "/" : "", only);
 	} else if (r->ns != NULL) {
-		xasprintf(&r->scope, "o/%s/%s/", res->store_name, r->ns);
-		xasprintf(&r->key_version, "v/%s/%s", res->store_name, r->ns);
+		r->scope = store_key_objects(res->store_name, r->ns);
+		r->key_version = store_key_version(res->store_name, r->ns,
+		    NULL);
 		xasprintf(&r->name, "%s in %s", res->store_name, r->ns);
 	} else {
-		xasprintf(&r->scope, "o/%s/", res->store_name);
-		r->key_version = store_key_version(res->store_name);
+		r->scope = store_key_objects(res->store_name, NULL);
+		r->key_version = store_key_version(res->store_name, NULL,
+		    NULL);
 		r->name = xstrdup(res->store_name);
 	}
 	r->keep.store_name = res->store_name;

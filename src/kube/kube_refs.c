@@ -24,7 +24,7 @@
 #include "kube/kube_reflector.h"
 #include "store/store.h"
 
-#define KUBE_REFS_PODS		"o/pods/"
+#define KUBE_REFS_PODS		STORE_KEY_PODS
 
 enum kube_refs_kind {
 	KUBE_REFS_CONFIGMAP,
@@ -342,7 +342,10 @@ static void
 kube_refs_sweep(struct kube_refs *refs)
 {
 	static const char *const prefixes[] = {
-		"o/configmaps/", "v/configmaps/", "o/secrets/", "v/secrets/",
+		STORE_KEY_OBJECTS_OF("configmaps"),
+		STORE_KEY_VERSIONS_OF("configmaps"),
+		STORE_KEY_OBJECTS_OF("secrets"),
+		STORE_KEY_VERSIONS_OF("secrets"),
 	};
 	struct kube_refs_sweep	 sw = { refs, NULL, 0 };
 	size_t			 i;

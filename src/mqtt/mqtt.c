@@ -20,6 +20,7 @@
 #include "core/conf.h"
 #include "core/health.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/node.h"
 #include "core/xmalloc.h"
 #include "mqtt/mqtt.h"
@@ -319,4 +320,69 @@ mqtt_dump(struct mqtt *m)
 		    cs.connects, cs.msgs_in, cs.msgs_out, cs.dropped, cs.echoes,
 		    m->bridged);
 	}
+}
+
+/* The embedded broker's families. */
+static void
+mqtt_metrics_broker(struct metrics_out *out, struct mqtt_broker *b)
+{
+	struct mqtt_broker_stats	st;
+
+	mqtt_broker_get_stats(b, &st);
+	metrics_gauge(out, "edgesite_mqtt_broker_clients",
+	    "Clients connected to the embedded MQTT broker.", st.clients);
+	metrics_gauge(out, "edgesite_mqtt_broker_subscriptions",
+	    "Subscriptions held by the embedded MQTT broker.",
+	    st.subscriptions);
+	metrics_gauge(out, "edgesite_mqtt_broker_retained_messages",
+	    "Retained messages of the embedded MQTT broker.", st.retained);
+	metrics_counter(out, "edgesite_mqtt_broker_messages_received_total",
+	    "Messages published to the embedded MQTT broker, by "
+	    "clients and in-process.", st.msgs_in);
+	metrics_counter(out, "edgesite_mqtt_broker_messages_sent_total",
+	    "Messages the embedded MQTT broker sent to clients.", st.msgs_out);
+	metrics_counter(out, "edgesite_mqtt_broker_messages_dropped_total",
+	    "Messages the embedded MQTT broker dropped: queue full, "
+	    "client too slow, or denied by the ACL.", st.dropped);
+}
+
+/* The external broker client's families, and the bridge's. */
+static void
+mqtt_metrics_client(struct metrics_out *out, struct mqtt *m)
+{
+	struct mqtt_client_stats	st;
+
+	mqtt_client_get_stats(m->client, &st);
+	metrics_gauge(out, "edgesite_mqtt_client_connected",
+	    "1 while the session with the external MQTT broker is up.",
+	    (uint64_t)mqtt_client_connected(m->client));
+	metrics_counter(out, "edgesite_mqtt_client_sessions_total",
+	    "Sessions established with the external MQTT broker.",
+	    st.connects);
+	metrics_counter(out, "edgesite_mqtt_client_messages_received_total",
+	    "Messages received from the external MQTT broker.", st.msgs_in);
+	metrics_counter(out, "edgesite_mqtt_client_messages_sent_total",
+	    "Messages sent to the external MQTT broker.", st.msgs_out);
+	metrics_counter(out, "edgesite_mqtt_client_messages_dropped_total",
+	    "Messages for the external MQTT broker dropped: queue full or "
+	    "too large.", st.dropped);
+	metrics_counter(out, "edgesite_mqtt_client_echoes_dropped_total",
+	    "Own messages the external MQTT broker sent back, dropped.",
+	    st.echoes);
+	if (m->broker != NULL)
+		metrics_counter(out, "edgesite_mqtt_bridged_messages_total",
+		    "Messages the bridge carried between the embedded and "
+		    "the external MQTT broker.", m->bridged);
+}
+
+/* /metrics: the families of the brokers the mode has (arg is the bus). */
+void
+mqtt_metrics(struct metrics_out *out, void *arg)
+{
+	struct mqtt	*m = arg;
+
+	if (m->broker != NULL)
+		mqtt_metrics_broker(out, m->broker);
+	if (m->client != NULL)
+		mqtt_metrics_client(out, m);
 }

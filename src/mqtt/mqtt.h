@@ -11,6 +11,7 @@
 
 struct event_base;
 struct conf;
+struct metrics_out;
 struct store;
 struct node_ident;
 struct mqtt;
@@ -53,5 +54,7 @@ struct mqtt_sub	*mqtt_subscribe(struct mqtt *, const char *filter,
 void		 mqtt_unsubscribe(struct mqtt_sub *);
 /* SIGUSR1: one log line per broker and client with their counts. */
 void		 mqtt_dump(struct mqtt *);
+/* /metrics: each broker's counts; arg is the bus (core/metrics.h). */
+void		 mqtt_metrics(struct metrics_out *, void *arg);
 
 #endif

@@ -41,8 +41,6 @@
 #define MQTT_BROKER_ACCEPT_PAUSE_MS	1000
 
 static char	mqtt_broker_errbuf[512];
-/* The running broker, for the readers of its counts. */
-static struct mqtt_broker *mqtt_broker_running;
 
 /*
  * Messages.
@@ -364,7 +362,6 @@ mqtt_broker_new(struct event_base *base, const struct conf *conf,
 		goto fail;
 	if (store != NULL)
 		mqtt_persist_load(b);
-	mqtt_broker_running = b;
 	return b;
 fail:
 	mqtt_broker_free(b);
@@ -420,8 +417,6 @@ mqtt_broker_free(struct mqtt_broker *b)
 
 	if (b == NULL)
 		return;
-	if (mqtt_broker_running == b)
-		mqtt_broker_running = NULL;
 	mqtt_broker_close_listeners(b);
 	while ((c = TAILQ_FIRST(&b->conns)) != NULL)
 		mqtt_conn_fsm(c, MQTT_CONN_EV_SHUTDOWN);
@@ -456,10 +451,4 @@ mqtt_broker_get_stats(struct mqtt_broker *b, struct mqtt_broker_stats *st)
 			st->clients++;
 	st->subscriptions = mqtt_topic_tree_nsubs(b->tree);
 	st->retained = mqtt_topic_tree_nretained(b->tree);
-}
-
-struct mqtt_broker *
-mqtt_broker_current(void)
-{
-	return mqtt_broker_running;
 }

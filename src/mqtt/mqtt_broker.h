@@ -45,7 +45,5 @@ struct mqtt_broker_stats {
 };
 void		 mqtt_broker_get_stats(struct mqtt_broker *,
 		    struct mqtt_broker_stats *);
-/* The broker of this process, or NULL when none runs (for /metrics). */
-struct mqtt_broker *mqtt_broker_current(void);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * What the embedded broker keeps in the store, so retained messages and
  * persistent sessions survive a restart. Three key families, all under
- * q/ (for "queue"):
+ * q/ (for "queue"), built by store/store_keys.h:
  *
  *   q/retain/<topic>            a retained message: version 1, QoS, payload
  *   q/session/<id>              a persistent session (clean session 0):
@@ -38,9 +38,6 @@
 #include "mqtt/mqtt_topic.h"
 #include "store/store.h"
 
-#define MQTT_PERSIST_RETAIN	"q/retain/"
-#define MQTT_PERSIST_SESSION	"q/session/"
-#define MQTT_PERSIST_MSG	"q/msg/"
 #define MQTT_PERSIST_VERSION	1
 #define MQTT_PERSIST_MSG_HEAD	8	/* bytes before the topic */
 
@@ -115,7 +112,7 @@ mqtt_persist_retain(struct mqtt_broker *b, struct mqtt_bmsg *m)
 
 	if ((batch = mqtt_persist_batch(b)) == NULL)
 		return;
-	xasprintf(&key, "%s%s", MQTT_PERSIST_RETAIN, m->topic);
+	key = store_key_mqtt_retain(m->topic);
 	if (m->len == 0)
 		store_batch_delete(batch, key);
 	else {
@@ -152,7 +149,7 @@ mqtt_persist_session(struct mqtt_session *s)
 	}
 	val = json_print(obj);
 	cJSON_Delete(obj);
-	xasprintf(&key, "%s%s", MQTT_PERSIST_SESSION, s->key);
+	key = store_key_mqtt_session(s->key);
 	store_batch_put(batch, key, val, strlen(val));
 	free(key);
 	free(val);
@@ -166,7 +163,7 @@ mqtt_persist_session_del(struct mqtt_session *s)
 
 	if ((batch = mqtt_persist_batch(s->broker)) == NULL)
 		return;
-	xasprintf(&key, "%s%s", MQTT_PERSIST_SESSION, s->key);
+	key = store_key_mqtt_session(s->key);
 	store_batch_delete(batch, key);
 	free(key);
 }
@@ -175,10 +172,7 @@ mqtt_persist_session_del(struct mqtt_session *s)
 static char *
 mqtt_persist_msg_key(struct mqtt_session *s, uint64_t seq)
 {
-	char	*key;
-
-	xasprintf(&key, "%s%s/%020" PRIu64, MQTT_PERSIST_MSG, s->key, seq);
-	return key;
+	return store_key_mqtt_msg(s->key, seq);
 }
 
 void
@@ -236,7 +230,7 @@ mqtt_persist_load_retain(const char *key, const char *val, size_t len,
 {
 	struct mqtt_persist_counts	*n = arg;
 	const uint8_t			*v = (const uint8_t *)val;
-	const char			*topic = key + strlen(MQTT_PERSIST_RETAIN);
+	const char			*topic = key + strlen(STORE_KEY_MQTT_RETAIN);
 	struct mqtt_bmsg		*m;
 
 	if (len < 3 || v[0] != MQTT_PERSIST_VERSION || v[1] > 2 ||
@@ -342,14 +336,14 @@ mqtt_persist_load(struct mqtt_broker *b)
 
 	memset(&n, 0, sizeof(n));
 	n.b = b;
-	store_scan(b->store, MQTT_PERSIST_RETAIN, mqtt_persist_load_retain,
+	store_scan(b->store, STORE_KEY_MQTT_RETAIN, mqtt_persist_load_retain,
 	    &n);
-	store_scan(b->store, MQTT_PERSIST_SESSION, mqtt_persist_load_session,
-	    &n);
+	store_scan(b->store, STORE_KEY_MQTT_SESSION,
+	    mqtt_persist_load_session, &n);
 	for (i = 0; i < b->nbuckets; i++) {
 		for (s = b->sessions[i]; s != NULL; s = s->hnext) {
 			n.s = s;
-			xasprintf(&prefix, "%s%s/", MQTT_PERSIST_MSG, s->key);
+			prefix = store_key_mqtt_msgs(s->key);
 			store_scan(b->store, prefix, mqtt_persist_load_msg, &n);
 			free(prefix);
 		}

@@ -196,10 +196,10 @@ pod_room_split_key(const char *key, char **ns, char **name)
 {
 	const char	*p, *slash;
 
-	if (strncmp(key, POD_KEY_CLUSTER, strlen(POD_KEY_CLUSTER)) == 0)
-		p = key + strlen(POD_KEY_CLUSTER);
-	else if (strncmp(key, POD_KEY_STATIC, strlen(POD_KEY_STATIC)) == 0)
-		p = key + strlen(POD_KEY_STATIC);
+	if (strncmp(key, STORE_KEY_PODS, strlen(STORE_KEY_PODS)) == 0)
+		p = key + strlen(STORE_KEY_PODS);
+	else if (strncmp(key, STORE_KEY_STATIC, strlen(STORE_KEY_STATIC)) == 0)
+		p = key + strlen(STORE_KEY_STATIC);
 	else
 		return -1;
 	if ((slash = strchr(p, '/')) == NULL || slash == p ||
@@ -258,7 +258,7 @@ pod_room_put(struct pod_room *room, const char *key, const char *val,
 		ps = pod_sync_new(room, key, pod, uid, ns, name);
 		TAILQ_INSERT_TAIL(&room->pods, ps, entry);
 	}
-	if (strncmp(key, POD_KEY_STATIC, strlen(POD_KEY_STATIC)) == 0 &&
+	if (strncmp(key, STORE_KEY_STATIC, strlen(STORE_KEY_STATIC)) == 0 &&
 	    room->st != NULL)
 		pod_static_mirror_check(room->st, ns, name);
 	free(ns);
@@ -612,16 +612,16 @@ pod_new(struct event_base *base, const struct conf *conf,
 	    (long long)(room->node.mem_capacity >> 20),
 	    *conf->static_pod_dir != '\0' ? conf->static_pod_dir : "nowhere");
 	room->st = pod_static_new(room);
-	room->sub_cluster = store_subscribe(store, POD_KEY_CLUSTER,
+	room->sub_cluster = store_subscribe(store, STORE_KEY_PODS,
 	    pod_room_change_cb, room);
-	room->sub_static = store_subscribe(store, POD_KEY_STATIC,
+	room->sub_static = store_subscribe(store, STORE_KEY_STATIC,
 	    pod_room_change_cb, room);
-	room->sub_cm = store_subscribe(store, "o/configmaps/",
-	    pod_room_ref_cb, room);
-	room->sub_secret = store_subscribe(store, "o/secrets/",
-	    pod_room_ref_cb, room);
-	store_scan(store, POD_KEY_STATIC, pod_room_scan_cb, room);
-	store_scan(store, POD_KEY_CLUSTER, pod_room_scan_cb, room);
+	room->sub_cm = store_subscribe(store,
+	    STORE_KEY_OBJECTS_OF("configmaps"), pod_room_ref_cb, room);
+	room->sub_secret = store_subscribe(store,
+	    STORE_KEY_OBJECTS_OF("secrets"), pod_room_ref_cb, room);
+	store_scan(store, STORE_KEY_STATIC, pod_room_scan_cb, room);
+	store_scan(store, STORE_KEY_PODS, pod_room_scan_cb, room);
 	pod_room_health(room);
 	cri_watch(cri, pod_room_cri_cb, room);
 	if (cri_state(cri) == CRI_READY)

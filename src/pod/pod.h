@@ -20,11 +20,6 @@ struct cri;
 struct node_ident;
 struct pod_room;
 
-/* Key families of the room. */
-#define POD_KEY_CLUSTER		"o/pods/"
-#define POD_KEY_STATIC		"s/"
-#define POD_KEY_STATUS		"p/"
-
 /*
  * Starts the room for node: reads the static pod folder into the store,
  * takes the stored pods as desired, and reconciles once the runtime is

@@ -363,16 +363,20 @@ pod_plan_finished(const struct pod_plan_in *in)
 	return all && (rp == POD_RESTART_NEVER || ok);
 }
 
-/* The back-off of container name becomes ms, counting the exit at_ns. */
+/*
+ * The back-off of container name becomes ms, counting the exit at_ns; it
+ * starts again now, having waited waited_ms (0: at once).
+ */
 static void
 pod_plan_backoff_set(struct pod_plan *plan, const char *name, uint64_t ms,
-    int64_t at_ns)
+    int64_t at_ns, uint64_t waited_ms)
 {
 	struct pod_action	*a;
 
 	a = pod_plan_add(plan, POD_OP_BACKOFF, name, NULL, 0, 0);
 	a->ms = ms;
 	a->at_ns = at_ns;
+	a->waited_ms = waited_ms;
 }
 
 /* Container name waits in CrashLoopBackOff for ms more. */
@@ -410,7 +414,8 @@ pod_plan_backoff(const struct pod_plan_in *in, struct pod_plan *plan,
 		fin = now;
 	if (note->backoff_ms == 0 || fin - note->backoff_at_ns >
 	    POD_PLAN_BACKOFF_RESET_NS) {
-		pod_plan_backoff_set(plan, name, POD_PLAN_BACKOFF_MIN_MS, fin);
+		pod_plan_backoff_set(plan, name, POD_PLAN_BACKOFF_MIN_MS, fin,
+		    0);
 		return 1;
 	}
 	if (fin == note->backoff_at_ns)
@@ -420,7 +425,7 @@ pod_plan_backoff(const struct pod_plan_in *in, struct pod_plan *plan,
 		ms = note->backoff_ms * 2;
 		if (ms > POD_PLAN_BACKOFF_MAX_MS)
 			ms = POD_PLAN_BACKOFF_MAX_MS;
-		pod_plan_backoff_set(plan, name, ms, fin);
+		pod_plan_backoff_set(plan, name, ms, fin, note->backoff_ms);
 		return 1;
 	}
 	pod_plan_crashloop(in, plan, name, note->backoff_ms,
@@ -530,6 +535,26 @@ pod_plan_next_attempt(const struct pod_observed *o, const char *name)
 	return all != NULL ? all->attempt + 1 : 0;
 }
 
+/*
+ * The first instance of c in a sandbox. When an instance exited in an
+ * earlier sandbox, the container's back-off still holds, as a kubelet's
+ * does (keyed by the container, not the sandbox): a sandbox killed under a
+ * crash loop must not start the container again at once.
+ */
+static void
+pod_plan_first(const struct pod_plan_in *in, struct pod_plan *plan,
+    const cJSON *c)
+{
+	const char		*name = json_get_string(c, "name");
+	const struct pod_cinst	*prev;
+
+	prev = pod_observed_latest(in->obs, name, NULL);
+	if (prev != NULL && prev->state == POD_CSTATE_EXITED &&
+	    prev->have_status && !pod_plan_backoff(in, plan, name, prev))
+		return;
+	pod_plan_start(in, plan, c, pod_plan_next_attempt(in->obs, name));
+}
+
 /* Init containers in order: 1 when all have succeeded in sandbox sb. */
 static int
 pod_plan_init(const struct pod_plan_in *in, struct pod_plan *plan,
@@ -543,8 +568,7 @@ pod_plan_init(const struct pod_plan_in *in, struct pod_plan *plan,
 		name = json_get_string(c, "name");
 		cur = pod_plan_latest_in(in->obs, name, sb->id);
 		if (cur == NULL) {
-			pod_plan_start(in, plan, c,
-			    pod_plan_next_attempt(in->obs, name));
+			pod_plan_first(in, plan, c);
 			return 0;
 		}
 		if (cur->state == POD_CSTATE_CREATED) {
@@ -604,8 +628,7 @@ pod_plan_containers(const struct pod_plan_in *in, struct pod_plan *plan,
 		name = json_get_string(c, "name");
 		cur = pod_plan_latest_in(in->obs, name, sb->id);
 		if (cur == NULL)
-			pod_plan_start(in, plan, c,
-			    pod_plan_next_attempt(in->obs, name));
+			pod_plan_first(in, plan, c);
 		else if (cur->state == POD_CSTATE_CREATED)
 			pod_plan_add(plan, POD_OP_RESTART, name, cur->id,
 			    cur->attempt, 0);

@@ -84,6 +84,7 @@ struct pod_action {
 	 */
 	uint64_t		 ms;
 	int64_t			 at_ns;		/* BACKOFF: the exit it counted */
+	uint64_t		 waited_ms;	/* BACKOFF: waited, 0: at once */
 };
 
 /* What the plan decided. */

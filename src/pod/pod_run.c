@@ -790,6 +790,9 @@ pod_run_stopped_cb(const struct cri_reply *r, void *arg)
 	op->call = NULL;
 	if (r->code != CRI_OK && r->code != CRI_NOT_FOUND)
 		pod_run_failed(op->ps, "stopping container", r);
+	else
+		log_info("%s: container %s %.12s stopped", op->ps->label,
+		    op->cname, op->id);
 	pod_run_op_done(op);
 }
 

@@ -314,8 +314,7 @@ pod_static_load(struct pod_static *st, struct pod_static_file *f)
 			pod_static_set(ann, POD_ANN_SEEN, stamp);
 			ns = json_get_string(m, "metadata.namespace");
 			name = json_get_string(m, "metadata.name");
-			xasprintf(&f->key, "%s%s/%s", POD_KEY_STATIC, ns,
-			    name);
+			f->key = store_key_static_pod(ns, name);
 			f->json = json_print(m);
 			log_info("static pods: %s: pod %s/%s uid %s", f->name,
 			    ns, name, json_get_string(m, "metadata.uid"));
@@ -494,7 +493,7 @@ pod_static_scan(struct pod_static *st)
 
 	pod_static_readdir(st);
 	d.b = store_batch_new(st->room->store);
-	if (store_scan(st->room->store, POD_KEY_STATIC, pod_static_diff_cb,
+	if (store_scan(st->room->store, STORE_KEY_STATIC, pod_static_diff_cb,
 	    &d) == -1) {
 		store_batch_free(d.b);
 		return;
@@ -683,7 +682,7 @@ pod_static_mirror_check(struct pod_static *st, const char *ns,
 	if (!st->room->cluster ||
 	    (node_uid = pod_static_node_uid(st)) == NULL)
 		return;
-	xasprintf(&skey, "%s%s/%s", POD_KEY_STATIC, ns, name);
+	skey = store_key_static_pod(ns, name);
 	mkey = store_key_object("pods", ns, name);
 	spod = pod_static_get(st->room, skey);
 	mpod = pod_static_get(st->room, mkey);
@@ -720,7 +719,7 @@ pod_static_mirror_scan_cb(const char *key, const char *val, size_t len,
     void *arg)
 {
 	struct pod_static	*st = arg;
-	const char		*p = key + strlen(POD_KEY_STATIC), *slash;
+	const char		*p = key + strlen(STORE_KEY_STATIC), *slash;
 	char			*ns;
 
 	if ((slash = strchr(p, '/')) == NULL)
@@ -737,7 +736,7 @@ pod_static_mirror_pods_cb(const char *key, const char *val, size_t len,
     void *arg)
 {
 	struct pod_static	*st = arg;
-	const char		*p = key + strlen(POD_KEY_CLUSTER), *slash;
+	const char		*p = key + strlen(STORE_KEY_PODS), *slash;
 	char			*ns;
 
 	/* cheap test first: only mirror pods are checked */
@@ -756,9 +755,9 @@ pod_static_mirror_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pod_static	*st = arg;
 
-	store_scan(st->room->store, POD_KEY_STATIC, pod_static_mirror_scan_cb,
+	store_scan(st->room->store, STORE_KEY_STATIC, pod_static_mirror_scan_cb,
 	    st);
-	store_scan(st->room->store, POD_KEY_CLUSTER, pod_static_mirror_pods_cb,
+	store_scan(st->room->store, STORE_KEY_PODS, pod_static_mirror_pods_cb,
 	    st);
 	clock_timer_add(st->ev_mirror, POD_STATIC_MIRROR_MS);
 }

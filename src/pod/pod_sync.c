@@ -176,10 +176,7 @@ pod_sync_deleting(const struct pod_sync *ps)
 static char *
 pod_sync_status_key(const struct pod_sync *ps)
 {
-	char	*key;
-
-	xasprintf(&key, "%s%s/%s", POD_KEY_STATUS, ps->ns, ps->name);
-	return key;
+	return store_key_pod_status(ps->ns, ps->name);
 }
 
 /* The stored status of this uid, if any, to keep its times. */
@@ -238,8 +235,8 @@ pod_sync_new(struct pod_room *room, const char *key, cJSON *pod,
 	ps->ns = xstrdup(ns);
 	ps->name = xstrdup(name);
 	xasprintf(&ps->label, "pod %s/%s", ns, name);
-	ps->is_static = key != NULL && strncmp(key, POD_KEY_STATIC,
-	    strlen(POD_KEY_STATIC)) == 0;
+	ps->is_static = key != NULL && strncmp(key, STORE_KEY_STATIC,
+	    strlen(STORE_KEY_STATIC)) == 0;
 	ps->pod = pod;
 	ps->stored = pod != NULL;
 	TAILQ_INIT(&ps->ops);
@@ -582,6 +579,35 @@ pod_sync_plan_in(struct pod_sync *ps, struct pod_plan_in *in)
 	in->now_ns = pod_sync_now_ns();
 }
 
+/*
+ * Logs a restart the planner allowed: the back-off it waited and the exit
+ * it counted from, so that tests check the decision rather than when a
+ * container happened to appear.
+ */
+static void
+pod_sync_backoff_log(const struct pod_sync *ps, const struct pod_action *a)
+{
+	const struct pod_cinst	*prev;
+	time_t			 t = (time_t)(a->at_ns / 1000000000);
+	struct tm		 tm;
+	char			 at[24];
+
+	prev = pod_observed_latest(&ps->obs, a->cname, NULL);
+	gmtime_r(&t, &tm);
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (a->waited_ms == 0)
+		log_info("%s: container %s: starting attempt %u at once after "
+		    "exit at %s.%03dZ", ps->label, a->cname, prev != NULL ?
+		    prev->attempt + 1 : 0, at,
+		    (int)(a->at_ns / 1000000 % 1000));
+	else
+		log_info("%s: container %s: starting attempt %u after back-off "
+		    "%llus from exit at %s.%03dZ", ps->label, a->cname,
+		    prev != NULL ? prev->attempt + 1 : 0,
+		    (unsigned long long)(a->waited_ms / 1000), at,
+		    (int)(a->at_ns / 1000000 % 1000));
+}
+
 /* Applies a note of the plan (or tells its event): the planner decided. */
 void
 pod_sync_note(struct pod_sync *ps, const struct pod_action *a)
@@ -594,6 +620,7 @@ pod_sync_note(struct pod_sync *ps, const struct pod_action *a)
 		    a->message);
 		break;
 	case POD_OP_BACKOFF:
+		pod_sync_backoff_log(ps, a);
 		ctr = pod_sync_ctr(ps, a->cname);
 		ctr->backoff_ms = a->ms;
 		ctr->backoff_at_ns = a->at_ns;

@@ -3,9 +3,10 @@
  * It owns the database handle, the state directory lock, the local revision
  * counter, the change log and the change subscriptions. Every write is a
  * batch that also carries the bumped revision, each value sealed with it,
- * and the batch's entries in the change log (store.h); after a successful
- * write the batch's changes are queued and delivered to matching
- * subscribers on a later loop turn, never from inside the commit. Every
+ * and the batch's entries in the change log (store.h; its keys, and every
+ * other family's, in store_keys.h); after a successful write the batch's
+ * changes are queued and delivered to matching subscribers on a later
+ * loop turn, never from inside the commit. Every
  * value is framed (store_value.c) and verified on read; a damaged value is
  * logged, counted and treated as absent.
  */
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -30,8 +32,10 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "store/store.h"
+#include "store/store_damage.h"
 #include "store/store_lock.h"
 #include "store/store_value.h"
 
@@ -39,9 +43,6 @@
 #define STORE_CACHE_SIZE	(8u * 1024 * 1024)
 /* Sub-directory of the state directory holding the LevelDB files. */
 #define STORE_DB_DIR		"store"
-
-/* Digits of the revision in a change log key. */
-#define STORE_LOG_REVLEN	20
 
 /* One put (buf is the framed value) or delete (buf is NULL). */
 struct store_op {
@@ -100,6 +101,7 @@ struct store {
 	uint64_t		 log_first;	/* change log complete after */
 	int			 log_saved;	/* log_first is in the store */
 	struct store_stats	 stats;
+	struct store_damage	 damage;	/* found while running */
 
 	struct event		*ev_notify;
 	struct store_pendings	 pending;
@@ -125,18 +127,34 @@ store_fail(const char **errstr, const char *fmt, ...)
 	*errstr = store_err;
 }
 
-/* Logs a LevelDB error once, counts it and frees LevelDB's text. */
+/*
+ * Logs a LevelDB error once, counts it and frees LevelDB's text; a
+ * corruption is logged once per damaged file and degrades the store.
+ */
 static void
 store_error(struct store *s, const char *what, const char *key, char *err)
 {
 	char	ek[256];
 
 	s->stats.errors++;
-	if (key != NULL)
+	if (store_damage_is_corruption(err))
+		store_damage_corruption(&s->damage, what, err);
+	else if (key != NULL)
 		log_warnx("store: %s %s: %s", what, log_escape(key,
 		    strlen(key), ek, sizeof(ek)), err);
 	else
 		log_warnx("store: %s: %s", what, err);
+	leveldb_free(err);
+}
+
+/* Frees the text of an error a read shrugs off, minding corruption. */
+static void
+store_error_aside(struct store *s, const char *what, char *err)
+{
+	if (store_damage_is_corruption(err)) {
+		s->stats.errors++;
+		store_damage_corruption(&s->damage, what, err);
+	}
 	leveldb_free(err);
 }
 
@@ -145,11 +163,8 @@ static void
 store_damaged(struct store *s, const char *key, size_t keylen,
     const char *why)
 {
-	char	ek[256];
-
 	s->stats.damaged++;
-	log_warnx("store: %s: damaged value (%s), treating it as absent",
-	    log_escape(key, keylen, ek, sizeof(ek)), why);
+	store_damage_value(&s->damage, key, keylen, why);
 }
 
 /* Creates the state directory (one level, mode 0700) if missing. */
@@ -267,25 +282,82 @@ store_log_load(struct store *s, const char **errstr)
 	return rc;
 }
 
-/* Opens LevelDB under s->dbdir with our options. */
+/*
+ * Whether the LevelDB directory is new: missing, or holding nothing but
+ * what a failed first open leaves (its lock and info log). Only a new
+ * directory may be created in: LevelDB, told to create over files it
+ * cannot open (CURRENT lost), starts an empty database and deletes the old
+ * tables as obsolete. 1 new, 0 holds data, -1 unreadable.
+ */
 static int
-store_db_open(struct store *s, const char **errstr)
+store_db_fresh(const char *dbdir, const char **errstr)
 {
-	char	*err = NULL;
+	DIR		*d;
+	struct dirent	*de;
+	int		 fresh = 1;
 
+	if ((d = opendir(dbdir)) == NULL) {
+		if (errno == ENOENT)
+			return 1;
+		store_fail(errstr, "cannot read %s: %s", dbdir,
+		    strerror(errno));
+		return -1;
+	}
+	while (fresh && (de = readdir(d)) != NULL)
+		fresh = strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, "LOCK") == 0 ||
+		    strcmp(de->d_name, "LOG") == 0 ||
+		    strcmp(de->d_name, "LOG.old") == 0;
+	closedir(d);
+	return fresh;
+}
+
+/* The options every open uses: paranoid, checksums verified on reads. */
+static void
+store_db_options(struct store *s, int create)
+{
 	s->opts = leveldb_options_create();
-	leveldb_options_set_create_if_missing(s->opts, 1);
-	leveldb_options_set_paranoid_checks(s->opts, 0);
+	leveldb_options_set_create_if_missing(s->opts, create);
+	leveldb_options_set_paranoid_checks(s->opts, 1);
 	s->cache = leveldb_cache_create_lru(STORE_CACHE_SIZE);
 	leveldb_options_set_cache(s->opts, s->cache);
 	s->ropts = leveldb_readoptions_create();
+	leveldb_readoptions_set_verify_checksums(s->ropts, 1);
 	s->wopts = leveldb_writeoptions_create();
 	leveldb_writeoptions_set_sync(s->wopts, 0);
+}
 
+/*
+ * Opens LevelDB under s->dbdir, creating it only when the directory is
+ * new. A store with data that does not open is left as it is, and the
+ * message names the recovery.
+ */
+static int
+store_db_open(struct store *s, const char **errstr)
+{
+	char	*err = NULL, *current;
+	int	 fresh, lost;
+
+	if ((fresh = store_db_fresh(s->dbdir, errstr)) == -1)
+		return -1;
+	store_db_options(s, fresh);
 	s->db = leveldb_open(s->opts, s->dbdir, &err);
+	if (s->db == NULL && fresh) {
+		store_fail(errstr, "cannot create the store in %s: %s",
+		    s->dbdir, err != NULL ? err : "unknown error");
+		leveldb_free(err);
+		return -1;
+	}
 	if (s->db == NULL) {
-		/* LevelDB's text names the file and the cause */
-		store_fail(errstr, "cannot open the store in %s: %s", s->dbdir,
+		/* LevelDB's text names the file and the cause, but for this */
+		xasprintf(&current, "%s/CURRENT", s->dbdir);
+		lost = access(current, F_OK) == -1 && errno == ENOENT;
+		free(current);
+		store_fail(errstr, "cannot open the store in %s: %s%s; its "
+		    "files are left as they are: run edgesite --repair (with "
+		    "the same -c) to recover what can be read", s->dbdir,
+		    lost ? "CURRENT is missing: " : "",
 		    err != NULL ? err : "unknown error");
 		leveldb_free(err);
 		return -1;
@@ -388,6 +460,7 @@ store_free(struct store *s)
 	if (s->wopts != NULL)
 		leveldb_writeoptions_destroy(s->wopts);
 	store_lock_release(s->lockfd);
+	store_damage_clear(&s->damage);
 	free(s->dbdir);
 	free(s->dir);
 	free(s);
@@ -553,7 +626,7 @@ store_batch_key_ok(struct store_batch *b, const char *key)
 
 	if (strcmp(key, STORE_KEY_REVISION) != 0 &&
 	    strcmp(key, STORE_KEY_LOG_FIRST) != 0 &&
-	    strncmp(key, STORE_LOG_PREFIX, strlen(STORE_LOG_PREFIX)) != 0)
+	    strncmp(key, STORE_KEY_LOG, strlen(STORE_KEY_LOG)) != 0)
 		return 1;
 	log_warnx("store: write to reserved key %s refused", log_escape(key,
 	    strlen(key), ek, sizeof(ek)));
@@ -640,7 +713,7 @@ store_batch_classify(struct store *s, struct store_op *op)
 	    &err);
 	if (err != NULL) {
 		/* log the change as if it were there; the read is an aid */
-		leveldb_free(err);
+		store_error_aside(s, "read before write", err);
 		op->logged = 1;
 		return;
 	}
@@ -665,11 +738,9 @@ static void
 store_batch_log(leveldb_writebatch_t *wb, const struct store_op *op,
     uint64_t rev, size_t idx)
 {
-	char	 key[64], *payload, *buf;
+	char	*key, *payload, *buf;
 	size_t	 klen = strlen(op->key), plen, len;
 
-	snprintf(key, sizeof(key), STORE_LOG_PREFIX "%0*" PRIu64 "/%06zu",
-	    STORE_LOG_REVLEN, rev, idx);
 	plen = 1 + klen + 1 + (op->type == STORE_CHANGE_DELETED ? op->oldlen :
 	    0);
 	payload = xmalloc(plen);
@@ -684,7 +755,9 @@ store_batch_log(leveldb_writebatch_t *wb, const struct store_op *op,
 	if (buf == NULL)
 		return;
 	store_value_seal(buf, len, rev);
+	key = store_key_log(rev, idx);
 	leveldb_writebatch_put(wb, key, strlen(key), buf, len);
+	free(key);
 	free(buf);
 }
 
@@ -692,12 +765,12 @@ store_batch_log(leveldb_writebatch_t *wb, const struct store_op *op,
 static uint64_t
 store_log_key_rev(const char *k, size_t klen)
 {
-	size_t		plen = strlen(STORE_LOG_PREFIX);
+	size_t		plen = strlen(STORE_KEY_LOG);
 	uint64_t	rev;
 
-	if (klen < plen + STORE_LOG_REVLEN ||
-	    memcmp(k, STORE_LOG_PREFIX, plen) != 0 ||
-	    store_revision_parse(k + plen, STORE_LOG_REVLEN, &rev) == -1)
+	if (klen < plen + STORE_KEY_LOG_REVLEN ||
+	    memcmp(k, STORE_KEY_LOG, plen) != 0 ||
+	    store_revision_parse(k + plen, STORE_KEY_LOG_REVLEN, &rev) == -1)
 		return 0;
 	return rev;
 }
@@ -719,7 +792,7 @@ store_batch_trim(struct store *s, leveldb_writebatch_t *wb, uint64_t rev)
 		return;
 	first = rev - STORE_LOG_KEEP;
 	it = leveldb_create_iterator(s->db, s->ropts);
-	leveldb_iter_seek(it, STORE_LOG_PREFIX, strlen(STORE_LOG_PREFIX));
+	leveldb_iter_seek(it, STORE_KEY_LOG, strlen(STORE_KEY_LOG));
 	for (; leveldb_iter_valid(it); leveldb_iter_next(it)) {
 		k = leveldb_iter_key(it, &klen);
 		if ((krev = store_log_key_rev(k, klen)) == 0 || krev > first)
@@ -730,7 +803,7 @@ store_batch_trim(struct store *s, leveldb_writebatch_t *wb, uint64_t rev)
 	leveldb_iter_destroy(it);
 	if (err != NULL) {
 		/* try again with the next commit */
-		leveldb_free(err);
+		store_error_aside(s, "change log trim", err);
 		return;
 	}
 	store_batch_put_num(wb, STORE_KEY_LOG_FIRST, first, rev);
@@ -1031,7 +1104,8 @@ store_log_scan(struct store *s, uint64_t after, const char *prefix,
     store_change_cb cb, void *arg)
 {
 	struct store_log_walk	 w;
-	char			 start[64];
+	char			*start;
+	int			 rc = 0;
 
 	memset(&w, 0, sizeof(w));
 	w.s = s;
@@ -1039,13 +1113,12 @@ store_log_scan(struct store *s, uint64_t after, const char *prefix,
 	w.plen = strlen(prefix);
 	w.cb = cb;
 	w.arg = arg;
-	/* every key of revision after sorts before c/<after>/~ */
-	snprintf(start, sizeof(start), STORE_LOG_PREFIX "%0*" PRIu64 "/~",
-	    STORE_LOG_REVLEN, after);
-	if (store_scan_rev(s, STORE_LOG_PREFIX, start, store_log_entry_cb,
+	start = store_key_log_after(after);
+	if (store_scan_rev(s, STORE_KEY_LOG, start, store_log_entry_cb,
 	    &w) == -1 || w.failed)
-		return -1;
-	return 0;
+		rc = -1;
+	free(start);
+	return rc;
 }
 
 /* New subscriptions see batches committed after they are made. */
@@ -1188,9 +1261,236 @@ store_get_stats(struct store *s, struct store_stats *st)
 	st->disk_bytes = store_disk_bytes(s);
 }
 
+/* /metrics: the store's families (arg is the store). */
+void
+store_metrics(struct metrics_out *out, void *arg)
+{
+	struct store		*s = arg;
+	struct store_stats	 st;
+	const char		*name = "edgesite_store_operations_total";
+	const char		*op[] = { "op", NULL, NULL };
+
+	store_get_stats(s, &st);
+	metrics_family(out, name, METRICS_COUNTER,
+	    "Store operations by kind.");
+	op[1] = "get";
+	metrics_u64(out, name, op, st.gets);
+	op[1] = "put";
+	metrics_u64(out, name, op, st.puts);
+	op[1] = "delete";
+	metrics_u64(out, name, op, st.deletes);
+	op[1] = "commit";
+	metrics_u64(out, name, op, st.commits);
+	op[1] = "scan";
+	metrics_u64(out, name, op, st.scans);
+	metrics_counter(out, "edgesite_store_errors_total",
+	    "LevelDB errors met by the store.", st.errors);
+	metrics_counter(out, "edgesite_store_damaged_values_total",
+	    "Stored values that failed their check.", st.damaged);
+	metrics_counter(out, "edgesite_store_corruption_errors_total",
+	    "LevelDB corruption errors met while running.",
+	    s->damage.corruptions);
+	metrics_gauge(out, "edgesite_store_damaged",
+	    "1 once damage was found: until a restart after edgesite "
+	    "--repair.", (uint64_t)store_damage_found(&s->damage));
+	metrics_gauge(out, "edgesite_store_size_bytes",
+	    "Approximate size of the store on disk in bytes.", st.disk_bytes);
+	metrics_gauge(out, "edgesite_store_revision",
+	    "Local revision of the store.", store_revision(s));
+}
+
 /* The state directory the store was opened on. */
 const char *
 store_dir(struct store *s)
 {
 	return s->dir;
+}
+
+/* Runs LevelDB's repair on dir/store under the state directory's lock. */
+int
+store_salvage(const char *dir, const char **errstr)
+{
+	leveldb_options_t	*opts;
+	char			*dbdir, *err = NULL;
+	int			 lockfd, rc = 0;
+
+	if ((lockfd = store_lock_take(dir, errstr)) == -1)
+		return -1;
+	xasprintf(&dbdir, "%s/%s", dir, STORE_DB_DIR);
+	opts = leveldb_options_create();
+	leveldb_repair_db(opts, dbdir, &err);
+	leveldb_options_destroy(opts);
+	if (err != NULL) {
+		store_fail(errstr, "repair of %s failed: %s", dbdir, err);
+		leveldb_free(err);
+		rc = -1;
+	}
+	free(dbdir);
+	store_lock_release(lockfd);
+	return rc;
+}
+
+/* Writes and empties a copy batch; 0, or -1 with *errstr. */
+static int
+store_salvage_flush(leveldb_t *db, leveldb_writebatch_t *wb, int sync,
+    const char *dbdir, const char **errstr)
+{
+	leveldb_writeoptions_t	*wo;
+	char			*err = NULL;
+
+	wo = leveldb_writeoptions_create();
+	leveldb_writeoptions_set_sync(wo, sync);
+	leveldb_write(db, wo, wb, &err);
+	leveldb_writeoptions_destroy(wo);
+	leveldb_writebatch_clear(wb);
+	if (err != NULL) {
+		store_fail(errstr, "cannot write the new store in %s: %s",
+		    dbdir, err);
+		leveldb_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Copies every entry that reads clean from s into db: the iterator steps
+ * over blocks that fail their checksum (the error is kept and told), a
+ * value that fails its own check is told to cb and left behind. The
+ * highest revision a value carries goes in *maxrev.
+ */
+static int
+store_salvage_copy(struct store *s, leveldb_t *db, const char *newdir,
+    uint64_t *maxrev, store_salvage_cb cb, void *arg, const char **errstr)
+{
+	leveldb_iterator_t	*it;
+	leveldb_writebatch_t	*wb;
+	const char		*k, *v, *payload, *why;
+	char			*err = NULL;
+	size_t			 klen, vlen, plen, n = 0;
+	int			 rc = 0;
+
+	wb = leveldb_writebatch_create();
+	it = leveldb_create_iterator(s->db, s->ropts);
+	for (leveldb_iter_seek_to_first(it); rc == 0 &&
+	    leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		k = leveldb_iter_key(it, &klen);
+		v = leveldb_iter_value(it, &vlen);
+		if (store_value_check(v, vlen, &payload, &plen, &why) == -1) {
+			cb(k, klen, why, arg);
+			continue;
+		}
+		if (store_value_revision(v) > *maxrev)
+			*maxrev = store_value_revision(v);
+		leveldb_writebatch_put(wb, k, klen, v, vlen);
+		if (++n % 1000 == 0)
+			rc = store_salvage_flush(db, wb, 0, newdir, errstr);
+	}
+	leveldb_iter_get_error(it, &err);
+	leveldb_iter_destroy(it);
+	if (err != NULL) {
+		cb(NULL, 0, err, arg);
+		leveldb_free(err);
+	}
+	if (rc == 0)
+		rc = store_salvage_flush(db, wb, 0, newdir, errstr);
+	leveldb_writebatch_destroy(wb);
+	return rc;
+}
+
+/*
+ * Into a new database: what reads clean, then the revision (past every
+ * value's) and the change log's start, synced.
+ */
+static int
+store_salvage_rebuild(struct store *s, const char *newdir,
+    uint64_t *revision, store_salvage_cb cb, void *arg, const char **errstr)
+{
+	leveldb_options_t	*opts;
+	leveldb_writebatch_t	*wb;
+	leveldb_t		*db;
+	char			*err = NULL;
+	uint64_t		 rev = 0;
+	int			 rc = -1;
+
+	opts = leveldb_options_create();
+	leveldb_options_set_create_if_missing(opts, 1);
+	leveldb_options_set_error_if_exists(opts, 1);
+	db = leveldb_open(opts, newdir, &err);
+	leveldb_options_destroy(opts);
+	if (db == NULL) {
+		store_fail(errstr, "cannot create %s: %s (left from an earlier "
+		    "repair? remove it)", newdir, err != NULL ? err :
+		    "unknown error");
+		leveldb_free(err);
+		return -1;
+	}
+	if (store_salvage_copy(s, db, newdir, &rev, cb, arg, errstr) == 0) {
+		rev++;
+		wb = leveldb_writebatch_create();
+		store_batch_put_num(wb, STORE_KEY_REVISION, rev, rev);
+		store_batch_put_num(wb, STORE_KEY_LOG_FIRST, rev, rev);
+		if (store_salvage_flush(db, wb, 1, newdir, errstr) == 0) {
+			*revision = rev;
+			rc = 0;
+		}
+		leveldb_writebatch_destroy(wb);
+	}
+	leveldb_close(db);
+	return rc;
+}
+
+/*
+ * After store_salvage: copies what reads clean into dir/store.new, then
+ * moves the old files aside to dir/store.damaged-<time> and the copy in.
+ */
+int
+store_salvage_values(const char *dir, store_salvage_cb cb, void *arg,
+    uint64_t *revision, char **aside, const char **errstr)
+{
+	struct store	*s;
+	char		*err = NULL, *newdir = NULL;
+	int		 fd, rc = -1;
+
+	s = xcalloc(1, sizeof(*s));
+	s->dir = xstrdup(dir);
+	xasprintf(&s->dbdir, "%s/%s", dir, STORE_DB_DIR);
+	TAILQ_INIT(&s->pending);
+	TAILQ_INIT(&s->subs);
+	if ((s->lockfd = store_lock_take(dir, errstr)) == -1)
+		goto out;
+	store_db_options(s, 0);
+	if ((s->db = leveldb_open(s->opts, s->dbdir, &err)) == NULL) {
+		store_fail(errstr, "cannot open the repaired store in %s: %s",
+		    s->dbdir, err != NULL ? err : "unknown error");
+		leveldb_free(err);
+		goto out;
+	}
+	xasprintf(&newdir, "%s/%s.new", dir, STORE_DB_DIR);
+	if (store_salvage_rebuild(s, newdir, revision, cb, arg, errstr) == -1)
+		goto out;
+	leveldb_close(s->db);
+	s->db = NULL;
+	xasprintf(aside, "%s/%s.damaged-%lld", dir, STORE_DB_DIR,
+	    (long long)time(NULL));
+	if (rename(s->dbdir, *aside) == -1) {
+		store_fail(errstr, "cannot move %s aside: %s", s->dbdir,
+		    strerror(errno));
+		goto out;
+	}
+	if (rename(newdir, s->dbdir) == -1) {
+		store_fail(errstr, "cannot move the rebuilt store into %s: %s",
+		    s->dbdir, strerror(errno));
+		/* never leave the place empty: a start would create there */
+		(void)rename(*aside, s->dbdir);
+		goto out;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	rc = 0;
+out:
+	free(newdir);
+	store_free(s);
+	return rc;
 }

@@ -1,11 +1,12 @@
 /*
  * The store: LevelDB holding every object, resume point, outbox entry and
- * twin state (key families in ../shared/DESIGN.md). Writes go in batches;
- * each committed batch bumps the local revision and, on a later loop turn,
- * tells the subscribers whose prefix matches. Every value remembers the
- * revision that wrote it, and the changes to objects (o/ keys) are kept
- * in a bounded change log so a reader can resume from a past revision,
- * across restarts too (the local API's resourceVersion and watch).
+ * twin state (every key family and its builder in store/store_keys.h).
+ * Writes go in batches; each committed batch bumps the local revision and,
+ * on a later loop turn, tells the subscribers whose prefix matches. Every
+ * value remembers the revision that wrote it, and the changes to objects
+ * (o/ keys) are kept in a bounded change log so a reader can resume from a
+ * past revision, across restarts too (the local API's resourceVersion and
+ * watch).
  *
  * The change log: c/<revision, 20 digits>/<index in the batch, 6 digits>
  * holds one change per changed object key: 'A' (added), 'M' (modified) or
@@ -21,7 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store_keys.h"
+
 struct event_base;
+struct metrics_out;
 struct store;
 struct store_batch;
 struct store_sub;
@@ -29,14 +33,8 @@ struct store_sub;
 /* Largest value accepted by store_put and store_batch_put. */
 #define STORE_MAX_VALUE	(32u * 1024 * 1024)
 
-/* Key of the local revision counter. */
-#define STORE_KEY_REVISION	"r"
-/* Key of the revision the change log is complete after. */
-#define STORE_KEY_LOG_FIRST	"k"
-/* Prefix of the change log's entries. */
-#define STORE_LOG_PREFIX	"c/"
 /* Prefix of the keys whose changes are logged: the objects. */
-#define STORE_LOG_SCOPE		"o/"
+#define STORE_LOG_SCOPE		STORE_KEY_OBJECT
 /* Revisions the change log keeps, and how far past that it may grow. */
 #define STORE_LOG_KEEP		10000
 #define STORE_LOG_SLACK		1000
@@ -47,6 +45,26 @@ struct store_sub;
  * message in *errstr (static storage, valid until the next call).
  */
 struct store	*store_open(struct event_base *, const char *dir,
+		    const char **errstr);
+/*
+ * The repair (store_repair.c drives it). store_salvage runs LevelDB's
+ * repair on dir/store under the directory's lock, so that a store whose
+ * CURRENT, manifest or log is damaged opens again; its account is in
+ * dir/store/LOG until the next open. LevelDB's repair does not verify
+ * checksums, so store_salvage_values then copies what reads clean (blocks
+ * verified, each value checked) into a new database: each value left
+ * behind is told to cb (key and why), damaged blocks whose entries cannot
+ * be named as one call with a NULL key and LevelDB's text. The revision
+ * moves past every value's and the change log restarts there
+ * (*revision), so a reader resuming from before lists again. The old
+ * files are kept in *aside (caller frees), the copy takes their place.
+ * Both return 0, or -1 with a message in *errstr.
+ */
+typedef void (*store_salvage_cb)(const char *key, size_t keylen,
+    const char *why, void *arg);
+int		 store_salvage(const char *dir, const char **errstr);
+int		 store_salvage_values(const char *dir, store_salvage_cb,
+		    void *arg, uint64_t *revision, char **aside,
 		    const char **errstr);
 /* Flushes and closes; pending change callbacks are dropped. Accepts NULL. */
 void		 store_close(struct store *);
@@ -161,13 +179,8 @@ struct store_stats {
 	uint64_t	disk_bytes;	/* approximate size on disk */
 };
 void		 store_get_stats(struct store *, struct store_stats *);
+/* /metrics: the store's families; arg is the store (core/metrics.h). */
+void		 store_metrics(struct metrics_out *, void *arg);
 const char	*store_dir(struct store *);
-
-/* Key builders (store_keys.c); caller frees. */
-char		*store_key_object(const char *resource, const char *ns,
-		    const char *name);
-char		*store_key_version(const char *resource);
-char		*store_key_outbox(const char *target);
-char		*store_key_twin(const char *device, const char *property);
 
 #endif

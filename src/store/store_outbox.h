@@ -1,7 +1,7 @@
 /*
- * The outbox key family: x/<target> holds one upstream write as
- * {"method","path","contentType","body"}, one per target, a newer record
- * replacing an older one. A room that wants something written upstream
+ * The outbox key family (STORE_KEY_OUTBOX in store_keys.h): x/<target>
+ * holds one upstream write as {"method","path","contentType","body"}, one
+ * per target, a newer record replacing an older one. A room that wants something written upstream
  * adds the record to the same store_batch as the local state it comes
  * from, so both commit together or neither does; the kube room
  * (kube_outbox.c) subscribes to x/ and sends. Nothing else writes x/,
@@ -20,7 +20,6 @@
 
 struct store_batch;
 
-#define STORE_OUTBOX_PREFIX	"x/"
 /* Targets of Event records start with this. */
 #define STORE_OUTBOX_EVENTS	"events/"
 

@@ -42,7 +42,6 @@
 
 #define TWIN_DEVICES	"devices.devices.kubeedge.io"
 #define TWIN_MODELS	"devicemodels.devices.kubeedge.io"
-#define TWIN_PREFIX	"t/"
 #define TWIN_NSUBS	4
 
 struct twin {
@@ -334,7 +333,7 @@ static int
 twin_sync_members_cb(const char *key, const char *val, size_t len, void *arg)
 {
 	struct twin_sync	*s = arg;
-	const char		*id = key + strlen(TWIN_PREFIX), *slash;
+	const char		*id = key + strlen(STORE_KEY_TWIN), *slash;
 	char			*name;
 
 	slash = strchr(id, '/');
@@ -517,10 +516,10 @@ twin_sync(struct twin *t)
 	s.t = t;
 	s.devices = cJSON_CreateObject();
 	s.members = cJSON_CreateObject();
-	prefix = store_key_object(TWIN_DEVICES, "", "");
-	prefix[strlen(prefix) - 1] = '\0';	/* o/<resource>/ */
+	prefix = store_key_objects(TWIN_DEVICES, NULL);
 	if (store_scan(t->store, prefix, twin_sync_devices_cb, &s) == -1 ||
-	    store_scan(t->store, TWIN_PREFIX, twin_sync_members_cb, &s) == -1) {
+	    store_scan(t->store, STORE_KEY_TWIN, twin_sync_members_cb,
+	    &s) == -1) {
 		log_warnx("twin: cannot read the store, sync skipped");
 		goto out;
 	}
@@ -578,15 +577,11 @@ twin_membership_get(struct twin *t, const char *topic, const cJSON *req)
 	struct twin_sync	 s;
 	const cJSON		*mem;
 	cJSON			*list, *rec, *obj;
-	char			*prefix;
 
 	s.t = t;
 	s.members = cJSON_CreateObject();
 	list = cJSON_CreateArray();
-	prefix = store_key_twin("", "");
-	prefix[strlen(prefix) - 1] = '\0';	/* t/ */
-	store_scan(t->store, prefix, twin_sync_members_cb, &s);
-	free(prefix);
+	store_scan(t->store, STORE_KEY_TWIN, twin_sync_members_cb, &s);
 	cJSON_ArrayForEach(mem, s.members) {
 		if ((rec = twin_record(t, mem->string)) == NULL)
 			continue;
@@ -780,12 +775,10 @@ twin_new(struct event_base *base, const struct conf *conf,
 	free(topic);
 	for (f = twin_topic_filters(); *f != NULL && n < TWIN_NSUBS; f++)
 		t->subs[n++] = mqtt_subscribe(mqtt, *f, twin_msg_cb, t);
-	prefix = store_key_object(TWIN_DEVICES, "", "");
-	prefix[strlen(prefix) - 1] = '\0';
+	prefix = store_key_objects(TWIN_DEVICES, NULL);
 	t->devices_sub = store_subscribe(store, prefix, twin_store_cb, t);
 	free(prefix);
-	prefix = store_key_object(TWIN_MODELS, "", "");
-	prefix[strlen(prefix) - 1] = '\0';
+	prefix = store_key_objects(TWIN_MODELS, NULL);
 	t->models_sub = store_subscribe(store, prefix, twin_store_cb, t);
 	free(prefix);
 	/* The first sync runs on the loop: members may have changed offline. */

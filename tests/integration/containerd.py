@@ -31,6 +31,8 @@ import time
 
 import pytest
 
+import harness
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 BUILD_IMAGES = os.path.join(TOP, "contrib", "images", "build-images.sh")
@@ -343,7 +345,7 @@ def containerd():
     Skips when the machine cannot run it (not root, not installed)."""
     why = missing()
     if why:
-        pytest.skip(why)
+        harness.missing(why)
     if _shared["ctd"] is None:
         ctd = Containerd(cri_call=cri_call_path())
         try:

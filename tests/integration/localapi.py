@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 import storeio
+from harness import missing
 from kube_cluster import SYSTEM_KUBECTL, _kubectl_usable, build_binaries
 
 _kubectl = {"path": None}
@@ -28,7 +29,7 @@ def kubectl_path():
                 _kubectl["path"] = os.path.join(
                     build_binaries(with_kubectl=True), "kubectl")
             except (OSError, RuntimeError) as e:
-                pytest.skip("no kubectl: %s" % e)
+                missing("no kubectl: %s" % e)
     return _kubectl["path"]
 
 

@@ -6,10 +6,10 @@ import json
 import os
 import re
 import subprocess
-import time
 import urllib.request
 
 from conftest import edgesite_bin
+from harness import wait_for
 
 BUSYBOX = "localhost/edgesite/busybox:latest"
 
@@ -70,16 +70,16 @@ def status(es, ns, name):
 
 def wait_status(es, ns, name, pred, timeout=60, what="status"):
     """Waits until the last stored status satisfies pred; returns it."""
-    deadline = time.time() + timeout
-    st = None
-    while time.time() < deadline:
+    def check():
         st = status(es, ns, name)
-        if st is not None and pred(st):
-            return st
-        time.sleep(0.1)
-    raise AssertionError("pod %s/%s: no %s in %ds; last: %s\n%s" % (
-        ns, name, what, timeout, json.dumps(st, indent=1),
-        es.log()[-6000:]))
+        return st if st is not None and pred(st) else None
+    try:
+        return wait_for(check, timeout=timeout, what=what)
+    except AssertionError:
+        raise AssertionError("pod %s/%s: no %s in %ds; last: %s\n%s" % (
+            ns, name, what, timeout, json.dumps(status(es, ns, name),
+                                                indent=1),
+            es.log()[-6000:])) from None
 
 
 def running(st):
@@ -132,17 +132,6 @@ def containers(ctd, sandbox_ids):
         if f[0] == "container" and f[4] in sandbox_ids:
             out.append((f[1], int(f[2]), f[3], f[4]))
     return out
-
-
-def wait_for(pred, timeout=60, what="condition", interval=0.2):
-    """Polls pred until it returns something true; returns that."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    raise AssertionError("no %s in %ds" % (what, timeout))
 
 
 def http_get(port, path="/", host="127.0.0.1", timeout=3):

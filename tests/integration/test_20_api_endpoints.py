@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import free_port
+from harness import missing
 
 
 def sanitizer_clean(es):
@@ -122,7 +123,7 @@ def test_metrics(edgesite):
 def test_metrics_pass_promtool(edgesite):
     promtool = shutil.which("promtool")
     if promtool is None:
-        pytest.skip("promtool not installed (Debian package prometheus)")
+        missing("promtool not installed (Debian package prometheus)")
     edgesite.get("/nope")
     edgesite.get("/healthz", method="POST", body=b"x")
     time.sleep(0.6)     # let the lag timer fire once
@@ -133,6 +134,12 @@ def test_metrics_pass_promtool(edgesite):
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(rb"^edgesite_event_loop_lag_seconds_count [1-9]", body,
                      re.M), body
+    # Every room's families got through the writer.
+    assert re.search(rb"^edgesite_metrics_dropped_total 0$", body,
+                     re.M), body
+    assert b"edgesite_mqtt_broker_clients" in body
+    assert b"edgesite_mqtt_client_" not in body     # no external broker
+    assert b"edgesite_kube_" not in body            # standalone
 
 
 def test_requests_counted_by_bounded_labels(edgesite):
@@ -172,7 +179,10 @@ def framed(payload):
 
 
 def test_debug_store_lists_keys(edgesite_factory):
-    plyvel = pytest.importorskip("plyvel")
+    try:
+        import plyvel
+    except ImportError:
+        missing("python3-plyvel not installed")
     es = edgesite_factory()
     keys = {
         b"o/pods/default/web": b'{"kind":"Pod"}',

@@ -18,14 +18,14 @@ import time
 import pytest
 
 from conftest import TOP, edgesite_bin, free_port  # noqa: F401
-from kube_cluster import kube_cluster  # noqa: F401
+from harness import missing
 
 
 def kube_fetch_bin():
     path = os.path.join(os.path.dirname(edgesite_bin()), "tests", "unit",
                         "kube_fetch")
     if not os.access(path, os.X_OK):
-        pytest.skip("kube_fetch not built: %s" % path)
+        missing("kube_fetch not built: %s" % path)
     return path
 
 
@@ -686,8 +686,7 @@ def test_kubeconfig_yaml_block_style(server, tmp_path):
 
 # The real apiserver.
 
-@pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                    reason="set EDGESITE_TEST_KUBE=1 to run the kube tests")
+@pytest.mark.kube
 def test_real_apiserver_with_node_kubeconfig(kube_cluster):
     kc = kube_cluster.node_kubeconfig(kube_cluster.node_name)
     r = fetch("-k", kc, "/version")

@@ -8,35 +8,17 @@ Runs only with EDGESITE_TEST_KUBE=1."""
 import json
 import os
 import re
-import sys
-import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kube_cluster import kube_cluster  # noqa: E402,F401
-
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+from harness import cluster_pod_json, node_yaml, wait_for
 
 
-def kube_yaml(cluster, node):
-    return ("controller:\n"
-            "  kube:\n"
-            "    kubeconfig: %s\n"
-            "    node-name: %s\n" % (cluster.node_kubeconfig(node), node))
+pytestmark = pytest.mark.kube
 
 
 def pod(name, node, spec_extra=None):
-    spec = {"nodeName": node, "automountServiceAccountToken": False,
-            "containers": [{"name": "c", "image": "busybox"}]}
-    spec.update(spec_extra or {})
-    return json.dumps({"apiVersion": "v1", "kind": "Pod",
-                       "metadata": {"name": name, "namespace": "default"},
-                       "spec": spec})
+    return cluster_pod_json(name, node, spec=spec_extra)
 
 
 def create(cluster, doc):
@@ -56,16 +38,18 @@ def keys(es, prefix):
 
 
 def wait_keys(es, prefix, cond, what, timeout=30):
-    """Polls the store's keys under prefix until cond(keys) holds."""
-    deadline = time.time() + timeout
-    got = set()
-    while time.time() < deadline:
-        got = keys(es, prefix)
-        if cond(got):
-            return got
-        time.sleep(0.1)
-    raise AssertionError("store never had %s; keys under %s: %s\n%s" % (
-        what, prefix, sorted(got), es.log()[-6000:]))
+    """Waits until the keys under prefix satisfy cond; returns them."""
+    got = [set()]
+
+    def check():
+        got[0] = keys(es, prefix)
+        return cond(got[0])
+    try:
+        wait_for(check, timeout=timeout, what=what)
+    except AssertionError:
+        raise AssertionError("store never had %s; keys under %s: %s\n%s" % (
+            what, prefix, sorted(got[0]), es.log()[-6000:])) from None
+    return got[0]
 
 
 def has(*ks):
@@ -81,7 +65,7 @@ def node_es(kube_cluster, edgesite_factory, request):
     """An edgesite joined as its own node, named after the test."""
     node = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:50]
     node = "refl-" + node.strip("-")
-    es = edgesite_factory(kube_yaml(kube_cluster, node))
+    es = edgesite_factory(node_yaml(kube_cluster, node))
     es.node = node
     es.start()
     es.wait_log(r"pods: listing -> watching", timeout=30)

@@ -14,6 +14,7 @@ import urllib.parse
 
 import pytest
 
+from harness import wait_for
 from storeio import open_store, unframe
 
 NODE = "fake1"
@@ -164,22 +165,13 @@ def keys(es, prefix):
     return {item["key"] for item in json.loads(body)["items"]}
 
 
-def wait_for(cond, what, es, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("never %s:\n%s" % (what, es.log()[-8000:]))
-
-
 def test_watch_skips_bad_lines_and_relists_on_410(fake, edgesite_factory):
     es = edgesite_factory("controller:\n  kube:\n    master: %s\n"
                           "    node-name: %s\n" % (fake.url, NODE))
     es.start()
     es.wait_log(r"pods: listed 1 objects, 1 gone, resourceVersion 200")
     wait_for(lambda: keys(es, "o/pods/") == {"o/pods/default/p3"},
-             "only p3 in the store", es)
+             what="only p3 in the store", es=es)
     log = es.log()
     # Paged list first: two pages in one batch.
     assert "pods: listed 2 objects, 0 gone, resourceVersion 100" in log
@@ -215,8 +207,8 @@ def test_watch_skips_bad_lines_and_relists_on_410(fake, edgesite_factory):
                 r"200\)", start=mark)
     wait_for(lambda: any(p == "/api/v1/pods" and
                          q.get("resourceVersion") == "200"
-                         for p, q in list(fake.seen)), "a watch from 200",
-             es)
+                         for p, q in list(fake.seen)), what="a watch from 200",
+             es=es)
     time.sleep(0.5)
     assert fake.lists == lists
     assert keys(es, "o/pods/") == {"o/pods/default/p3"}

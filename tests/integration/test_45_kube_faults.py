@@ -11,20 +11,14 @@ Runs only with EDGESITE_TEST_KUBE=1."""
 import json
 import os
 import re
-import sys
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fault_proxy import FaultProxy  # noqa: E402
-from kube_cluster import kube_cluster  # noqa: E402,F401
+from fault_proxy import FaultProxy
+from harness import cluster_pod_json, forget_node, node_yaml, wait_for
 
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+pytestmark = pytest.mark.kube
 
 # The node's pods: its list and its watch, as the proxy sees them.
 PODS = r"^/api/v1/pods\?"
@@ -33,11 +27,7 @@ PODS_LIST = r"^/api/v1/pods\?limit="
 
 
 def pod(name, node):
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"nodeName": node, "automountServiceAccountToken": False,
-                 "containers": [{"name": "c", "image": "busybox"}]}})
+    return cluster_pod_json(name, node)
 
 
 def keys(es, prefix):
@@ -49,15 +39,8 @@ def keys(es, prefix):
 def wait_pods(es, want, timeout=30):
     """Waits until the store's pods are exactly want (names)."""
     want = {"o/pods/default/" + n for n in want}
-    deadline = time.time() + timeout
-    got = None
-    while time.time() < deadline:
-        got = keys(es, "o/pods/")
-        if got == want:
-            return
-        time.sleep(0.1)
-    raise AssertionError("store pods %s, want %s\n%s" % (
-        sorted(got), sorted(want), es.log()[-6000:]))
+    wait_for(lambda: keys(es, "o/pods/") == want, timeout=timeout,
+             what="store pods %s" % sorted(want), es=es)
 
 
 def cluster_pods(cluster, node):
@@ -96,13 +79,7 @@ def faulty(kube_cluster, edgesite_factory, request):
     node = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())
     node = "flt-" + node[5:40].strip("-")
     proxy = FaultProxy.for_node(kube_cluster, node)
-    es = edgesite_factory(
-        "controller:\n"
-        "  kube:\n"
-        "    master: %s\n"
-        "    kubeconfig: %s\n"
-        "    node-name: %s\n" % (proxy.url, kube_cluster.node_kubeconfig(node),
-                                 node))
+    es = edgesite_factory(node_yaml(kube_cluster, node, master=proxy.url))
     f = Faulty(kube_cluster, es, proxy, node)
     es.start()
     es.wait_log(r"pods: listing -> watching", timeout=30)
@@ -119,7 +96,7 @@ def faulty(kube_cluster, edgesite_factory, request):
             proxy.close()
             for name in f.made:
                 f.delete(name)
-            kube_cluster.request("/api/v1/nodes/" + node, method="DELETE")
+            forget_node(kube_cluster, node)
 
 
 def check_store(es):

@@ -8,19 +8,14 @@ import calendar
 import json
 import os
 import re
-import sys
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kube_cluster import kube_cluster  # noqa: E402,F401
+from harness import cluster_pod_json, forget_node, wait_for
 
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+
+pytestmark = pytest.mark.kube
 
 NODE = "failover-node"
 
@@ -32,24 +27,8 @@ def rfc3339(s):
     return t + (float("0." + frac) if frac else 0.0)
 
 
-def wait_for(what, fn, timeout=30, es=None):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError("%s: not within %ds (last %r)\n%s" % (
-        what, timeout, last, es.log()[-6000:] if es else ""))
-
-
 def pod(name):
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"nodeName": NODE, "automountServiceAccountToken": False,
-                 "containers": [{"name": "c", "image": "busybox"}]}})
+    return cluster_pod_json(name, NODE)
 
 
 def store_pods(es):
@@ -84,10 +63,7 @@ def second(kube_cluster):
         yield url
     finally:
         kube_cluster.stop_extra_apiserver(url)
-        kube_cluster.kubectl("delete", "pod", NODE + "-a", NODE + "-b",
-                             "--grace-period=0", "--force", "--wait=false",
-                             "--ignore-not-found")
-        kube_cluster.request("/api/v1/nodes/" + NODE, method="DELETE")
+        forget_node(kube_cluster, NODE, pods=(NODE + "-a", NODE + "-b"))
 
 
 def test_failover_to_the_other_apiserver(kube_cluster, second,
@@ -110,9 +86,9 @@ def test_failover_to_the_other_apiserver(kube_cluster, second,
     es.wait_log(r"pods: listing -> watching", timeout=30)
     a, b = NODE + "-a", NODE + "-b"
     kube_cluster.kubectl("create", "-f", "-", input=pod(a))
-    wait_for("a in the store", lambda: store_pods(es) == {a}, es=es)
-    wait_for("node Ready", lambda: heartbeat(kube_cluster), es=es)
-    wait_for("lease", lambda: renewed(kube_cluster), es=es)
+    wait_for(lambda: store_pods(es) == {a}, what="a in the store", es=es)
+    wait_for(lambda: heartbeat(kube_cluster), what="node Ready", es=es)
+    wait_for(lambda: renewed(kube_cluster), what="lease", es=es)
 
     mark = len(es.log())
     # A graceful stop: the listener closes at once (new requests fail over
@@ -124,13 +100,13 @@ def test_failover_to_the_other_apiserver(kube_cluster, second,
         re.escape(first), re.escape(kube_cluster.url)), start=mark,
         timeout=30)
     kube_cluster.kubectl("create", "-f", "-", input=pod(b))
-    wait_for("a and b in the store", lambda: store_pods(es) == {a, b},
+    wait_for(lambda: store_pods(es) == {a, b}, what="a and b in the store",
              es=es)
     # Status and Lease go on, through the second one.
-    wait_for("a heartbeat after the failover",
-             lambda: heartbeat(kube_cluster) >= int(stopped) + 1, es=es)
-    wait_for("a renewal after the failover",
-             lambda: renewed(kube_cluster) > stopped, timeout=25, es=es)
+    wait_for(lambda: heartbeat(kube_cluster) >= int(stopped) + 1,
+             what="a heartbeat after the failover", es=es)
+    wait_for(lambda: renewed(kube_cluster) > stopped, timeout=25,
+             what="a renewal after the failover", es=es)
     es.wait_log(r"kube: connected to %s" % re.escape(kube_cluster.url),
                 start=mark)
     status, _, body = es.get("/readyz?verbose")

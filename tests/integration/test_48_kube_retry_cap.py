@@ -8,20 +8,14 @@ reflectors' back-off reaches its 30 s cap after 1 + 2 + 4 + 8 + 16 s.
 Runs only with EDGESITE_TEST_KUBE=1."""
 import os
 import re
-import sys
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fault_proxy import FaultProxy  # noqa: E402
-from kube_cluster import kube_cluster  # noqa: E402,F401
+from fault_proxy import FaultProxy
+from harness import forget_node, node_yaml
 
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+pytestmark = pytest.mark.kube
 
 NODE = "retry-cap"
 CAP = 30.0
@@ -44,13 +38,7 @@ def gaps(times):
 def test_retries_never_over_30s_apart(kube_cluster, edgesite_factory):
     proxy = FaultProxy.for_node(kube_cluster, NODE)
     proxy.hang_up()
-    es = edgesite_factory(
-        "controller:\n"
-        "  kube:\n"
-        "    master: %s\n"
-        "    kubeconfig: %s\n"
-        "    node-name: %s\n" % (proxy.url, kube_cluster.node_kubeconfig(NODE),
-                                 NODE))
+    es = edgesite_factory(node_yaml(kube_cluster, NODE, master=proxy.url))
     try:
         es.start()
         es.wait_log(r"kube: disconnected from %s" % re.escape(proxy.url))
@@ -83,7 +71,4 @@ def test_retries_never_over_30s_apart(kube_cluster, edgesite_factory):
         assert es.stop() == 0, es.log()[-4000:]
     finally:
         proxy.close()
-        kube_cluster.request("/api/v1/nodes/" + NODE, method="DELETE")
-        kube_cluster.request("/apis/coordination.k8s.io/v1/namespaces/"
-                             "kube-node-lease/leases/" + NODE,
-                             method="DELETE")
+        forget_node(kube_cluster, NODE)

@@ -6,20 +6,15 @@ import calendar
 import json
 import os
 import platform
-import sys
 import time
 import uuid
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kube_cluster import kube_cluster  # noqa: E402,F401
+from harness import forget_node, node_yaml, wait_for
 
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+
+pytestmark = pytest.mark.kube
 
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(),
                                                     platform.machine())
@@ -43,22 +38,6 @@ def rfc3339(s):
     base, _, frac = s.rstrip("Z").partition(".")
     t = calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
     return t + (float("0." + frac) if frac else 0.0)
-
-
-def wait_for(what, fn, timeout=30, interval=0.25):
-    """Polls fn until it returns something true; returns it."""
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except (RuntimeError, KeyError, ValueError) as e:
-            last = e
-        time.sleep(interval)
-    raise AssertionError("%s: not within %ds (last: %r)" % (
-        what, timeout, last))
 
 
 def get(cluster, path):
@@ -93,12 +72,6 @@ def ready(cluster, name):
     return n if c is not None and c["status"] == "True" else None
 
 
-def cleanup(cluster, name):
-    cluster.request("/api/v1/nodes/" + name, method="DELETE")
-    cluster.request("/apis/coordination.k8s.io/v1/namespaces/"
-                    "kube-node-lease/leases/" + name, method="DELETE")
-
-
 @pytest.fixture
 def edge_node(kube_cluster, edgesite_factory, tmp_path):
     """Makes (not starts) an edgesite joined as a fresh node; returns
@@ -112,24 +85,20 @@ def edge_node(kube_cluster, edgesite_factory, tmp_path):
             extra = extra.replace("edged:\n", "edged:\n"
                                   "  remote-runtime-endpoint: unix://%s\n" %
                                   (tmp_path / "no-runtime.sock"), 1)
-        es = edgesite_factory(
-            "controller:\n"
-            "  kube:\n"
-            "    kubeconfig: %s\n"
-            "    node-name: %s\n"
-            "%s" % (kube_cluster.node_kubeconfig(name), name, extra))
+        es = edgesite_factory(node_yaml(kube_cluster, name, extra=extra))
         made.append(name)
         return es, name
     yield make
     for name in made:
-        cleanup(kube_cluster, name)
+        forget_node(kube_cluster, name)
 
 
 def test_registers_ready_node(kube_cluster, edge_node):
     es, name = edge_node("edged:\n  node-ip: 192.0.2.7\n"
                          "  node-status-update-frequency: 2s\n")
     es.start()
-    n = wait_for("node Ready", lambda: ready(kube_cluster, name))
+    n = wait_for(lambda: ready(kube_cluster, name), what="node Ready",
+                 ignore=(RuntimeError, KeyError, ValueError))
     es.wait_log(r"node %s: registered, uid " % name)
 
     labels = n["metadata"]["labels"]
@@ -181,7 +150,8 @@ def test_adopts_precreated_node(kube_cluster, edge_node):
                                 "node-role.kubernetes.io/edge": ""}}}))
     uid = node(kube_cluster, name)["metadata"]["uid"]
     es.start()
-    n = wait_for("node Ready", lambda: ready(kube_cluster, name))
+    n = wait_for(lambda: ready(kube_cluster, name), what="node Ready",
+                 ignore=(RuntimeError, KeyError, ValueError))
     es.wait_log(r"node %s: adopted existing node, uid %s" % (name, uid))
     assert n["metadata"]["uid"] == uid
     labels = n["metadata"]["labels"]
@@ -197,8 +167,10 @@ def test_adopts_precreated_node(kube_cluster, edge_node):
 def test_lease_created_and_renewed(kube_cluster, edge_node):
     es, name = edge_node()
     es.start()
-    n = wait_for("node Ready", lambda: ready(kube_cluster, name))
-    first = wait_for("lease", lambda: lease(kube_cluster, name))
+    n = wait_for(lambda: ready(kube_cluster, name), what="node Ready",
+                 ignore=(RuntimeError, KeyError, ValueError))
+    first = wait_for(lambda: lease(kube_cluster, name), what="lease",
+                     ignore=(RuntimeError, KeyError, ValueError))
     spec = first["spec"]
     assert spec["holderIdentity"] == name
     assert spec["leaseDurationSeconds"] == 40
@@ -209,9 +181,10 @@ def test_lease_created_and_renewed(kube_cluster, edge_node):
     assert len(spec["renewTime"].split(".")[1]) == 7, spec["renewTime"]
 
     t0 = rfc3339(spec["renewTime"])
-    second = wait_for("lease renewal", lambda: (
+    second = wait_for(lambda: (
         lambda x: x if rfc3339(x["spec"]["renewTime"]) > t0 else None)(
-            lease(kube_cluster, name)), timeout=25)
+            lease(kube_cluster, name)), timeout=25, what="lease renewal",
+                      ignore=(RuntimeError, KeyError, ValueError))
     assert 5 <= rfc3339(second["spec"]["renewTime"]) - t0 <= 15
     assert (int(second["metadata"]["resourceVersion"]) >
             int(first["metadata"]["resourceVersion"]))
@@ -222,12 +195,15 @@ def test_lease_conflict_reread(kube_cluster, edge_node):
     again and renews."""
     es, name = edge_node()
     es.start()
-    wait_for("lease", lambda: lease(kube_cluster, name))
+    wait_for(lambda: lease(kube_cluster, name), what="lease",
+             ignore=(RuntimeError, KeyError, ValueError))
     kube_cluster.kubectl("-n", "kube-node-lease", "annotate", "lease", name,
                          "edgesite.test/touched=1")
     t0 = time.time()
-    wait_for("lease renewal after a foreign write", lambda: rfc3339(
-        lease(kube_cluster, name)["spec"]["renewTime"]) > t0, timeout=25)
+    wait_for(lambda: rfc3339(
+        lease(kube_cluster, name)["spec"]["renewTime"]) > t0, timeout=25,
+             what="lease renewal after a foreign write",
+             ignore=(RuntimeError, KeyError, ValueError))
     # Renewed from a fresh read: the foreign change is kept.
     got = lease(kube_cluster, name)
     assert got["metadata"]["annotations"]["edgesite.test/touched"] == "1"
@@ -237,20 +213,26 @@ def test_lease_conflict_reread(kube_cluster, edge_node):
 def test_status_heartbeat_advances(kube_cluster, edge_node):
     es, name = edge_node("edged:\n  node-status-update-frequency: 2s\n")
     es.start()
-    c0 = condition(wait_for("node Ready", lambda: ready(kube_cluster, name)),
+    c0 = condition(wait_for(lambda: ready(kube_cluster, name),
+                            what="node Ready",
+                            ignore=(RuntimeError, KeyError, ValueError)),
                    "Ready")
     hb0 = rfc3339(c0["lastHeartbeatTime"])
-    c1 = wait_for("a newer heartbeat", lambda: (
+    c1 = wait_for(lambda: (
         lambda c: c if rfc3339(c["lastHeartbeatTime"]) > hb0 else None)(
-            condition(node(kube_cluster, name), "Ready")), timeout=10)
+            condition(node(kube_cluster, name), "Ready")), timeout=10,
+                  what="a newer heartbeat",
+                  ignore=(RuntimeError, KeyError, ValueError))
     # The status did not change: the transition time stays.
     assert c1["lastTransitionTime"] == c0["lastTransitionTime"]
     assert c1["status"] == "True"
     # Heartbeats keep the period (2 s; times are in whole seconds).
     hb1 = rfc3339(c1["lastHeartbeatTime"])
-    c2 = wait_for("the heartbeat after", lambda: (
+    c2 = wait_for(lambda: (
         lambda c: c if rfc3339(c["lastHeartbeatTime"]) > hb1 else None)(
-            condition(node(kube_cluster, name), "Ready")), timeout=10)
+            condition(node(kube_cluster, name), "Ready")), timeout=10,
+                  what="the heartbeat after",
+                  ignore=(RuntimeError, KeyError, ValueError))
     assert rfc3339(c2["lastHeartbeatTime"]) - hb1 <= 3
 
 
@@ -259,7 +241,8 @@ def test_ready_again_after_apiserver_restart(kube_cluster, edge_node):
     es, name = edge_node("edged:\n  node-status-update-frequency: %ds\n" %
                          period)
     es.start()
-    wait_for("node Ready", lambda: ready(kube_cluster, name))
+    wait_for(lambda: ready(kube_cluster, name), what="node Ready",
+             ignore=(RuntimeError, KeyError, ValueError))
     kube_cluster.stop_apiserver()
     try:
         es.wait_log(r"node %s: patch status: .*retrying|kube: disconnected"
@@ -271,10 +254,12 @@ def test_ready_again_after_apiserver_restart(kube_cluster, edge_node):
     # Within one status period of the apiserver answering again (plus the
     # second a heartbeat time is rounded to), a heartbeat newer than the
     # restart.
-    n = wait_for("node Ready with a fresh heartbeat", lambda: (
+    n = wait_for(lambda: (
         lambda n: n if n and rfc3339(condition(n, "Ready")[
             "lastHeartbeatTime"]) >= int(restart) else None)(
-                ready(kube_cluster, name)), timeout=period + 1)
+                ready(kube_cluster, name)), timeout=period + 1,
+                 what="node Ready with a fresh heartbeat",
+                 ignore=(RuntimeError, KeyError, ValueError))
     assert condition(n, "Ready")["status"] == "True"
     assert es.proc.poll() is None
 
@@ -282,17 +267,21 @@ def test_ready_again_after_apiserver_restart(kube_cluster, edge_node):
 def test_node_deleted_upstream_registers_again(kube_cluster, edge_node):
     es, name = edge_node("edged:\n  node-status-update-frequency: 2s\n")
     es.start()
-    uid = wait_for("node Ready",
-                   lambda: ready(kube_cluster, name))["metadata"]["uid"]
+    uid = wait_for(lambda: ready(kube_cluster, name), what="node Ready",
+                   ignore=(RuntimeError, KeyError,
+                           ValueError))["metadata"]["uid"]
     kube_cluster.kubectl("delete", "node", name)
-    n = wait_for("node registered again", lambda: (
+    n = wait_for(lambda: (
         lambda n: n if n and n["metadata"]["uid"] != uid else None)(
-            ready(kube_cluster, name)), timeout=20)
+            ready(kube_cluster, name)), timeout=20,
+                 what="node registered again",
+                 ignore=(RuntimeError, KeyError, ValueError))
     es.wait_log(r"node %s: deleted upstream, registering again" % name)
     # The Lease follows its new owner.
-    wait_for("lease owned by the new node", lambda: lease(
+    wait_for(lambda: lease(
         kube_cluster, name)["metadata"]["ownerReferences"][0]["uid"] ==
-        n["metadata"]["uid"], timeout=25)
+        n["metadata"]["uid"], timeout=25, what="lease owned by the new node",
+             ignore=(RuntimeError, KeyError, ValueError))
 
 
 def outbox_keys(es, prefix="x/"):
@@ -318,7 +307,8 @@ def test_outbox_kept_offline_and_delivered(kube_cluster, edge_node):
 
     es, name = edge_node("edged:\n  node-status-update-frequency: 2s\n")
     es.start()
-    wait_for("node Ready", lambda: ready(kube_cluster, name))
+    wait_for(lambda: ready(kube_cluster, name), what="node Ready",
+             ignore=(RuntimeError, KeyError, ValueError))
     pod = "outbox-%s" % uuid.uuid4().hex[:6]
     kube_cluster.kubectl("create", "-f", "-", input=json.dumps({
         "apiVersion": "v1", "kind": "Pod",
@@ -355,11 +345,15 @@ def test_outbox_kept_offline_and_delivered(kube_cluster, edge_node):
             assert len(outbox_keys(es, "x/pods/")) == 3
         finally:
             kube_cluster.start_apiserver()
-        p = wait_for("pod status from the outbox", lambda: (
+        p = wait_for(lambda: (
             lambda p: p if p["status"].get("hostIP") == "192.0.2.9" else None)(
-                get(kube_cluster, base + pod)), timeout=40)
+                get(kube_cluster, base + pod)), timeout=40,
+                     what="pod status from the outbox",
+                     ignore=(RuntimeError, KeyError, ValueError))
         assert p["status"]["message"] == "sent from the outbox"
-        wait_for("outbox drained", lambda: outbox_keys(es) == [], timeout=20)
+        wait_for(lambda: outbox_keys(es) == [], timeout=20,
+                 what="outbox drained",
+                 ignore=(RuntimeError, KeyError, ValueError))
         log = es.log()[start:]
         assert log.count("outbox pods/default/stale/status: PATCH") == 1, log
         assert log.count("outbox pods/default/missing/status: PATCH") == 1, log

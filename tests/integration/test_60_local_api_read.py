@@ -8,12 +8,10 @@ no longer keeps, bookmarks and timeouts)."""
 import json
 import os
 import re
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from localapi import Watch, kubectl, node, plant, pod  # noqa: E402
+from localapi import Watch, kubectl, node, plant, pod
 
-import pytest  # noqa: E402
+import pytest
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 

@@ -15,59 +15,29 @@ import selectors
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kube_cluster import kube_cluster  # noqa: E402,F401
-from localapi import Watch, kubectl  # noqa: E402
+from harness import cluster_pod_json, missing, node_yaml, wait_for
+from localapi import Watch, kubectl
 
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+pytestmark = pytest.mark.kube
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT_NODE = "1.4.0"
 
 
-def kube_yaml(cluster, node, extra=""):
-    return ("controller:\n"
-            "  kube:\n"
-            "    kubeconfig: %s\n"
-            "    node-name: %s\n" % (cluster.node_kubeconfig(node), node) +
-            extra)
-
-
 def pod_doc(name, node, labels=None, annotations=None):
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default",
-                     "labels": labels or {},
-                     "annotations": annotations or {}},
-        "spec": {"nodeName": node, "automountServiceAccountToken": False,
-                 "containers": [{"name": "c", "image": "busybox"}]}})
+    return cluster_pod_json(name, node, metadata={
+        "labels": labels or {}, "annotations": annotations or {}})
 
 
 def delete_pods(cluster, *names):
     """At once: no kubelet confirms a graceful deletion."""
     cluster.kubectl("delete", "pod", *names, "--grace-period=0", "--force",
                     "--wait=false", "--ignore-not-found")
-
-
-def wait_for(cond, what, timeout=30, es=None):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("never saw %s%s" % (
-        what, "\n" + es.log()[-4000:] if es is not None else ""))
 
 
 def local_pod(es, name):
@@ -80,7 +50,7 @@ def node_es(kube_cluster, edgesite_factory, request):
     """An edgesite joined as its own node, named after the test."""
     node = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40]
     node = "lapi-" + node.strip("-")
-    es = edgesite_factory(kube_yaml(kube_cluster, node))
+    es = edgesite_factory(node_yaml(kube_cluster, node))
     es.node = node
     # more edgesite: keys go into the section conftest writes first
     with open(es.conf_path) as f:
@@ -141,7 +111,7 @@ def test_kubectl_get_and_watch(kube_cluster, node_es):
         name, node, {"app": "x"}))
     w = None
     try:
-        wait_for(lambda: local_pod(es, name), "the pod locally", es=es)
+        wait_for(lambda: local_pod(es, name), what="the pod locally", es=es)
         rows = kubectl(es, "get", "pods", "-A").splitlines()
         assert re.split(r"\s{2,}", rows[0]) == [
             "NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
@@ -182,13 +152,13 @@ def client_node_dir():
                             "@kubernetes/client-node@" + CLIENT_NODE],
                            capture_output=True, text=True, timeout=600)
         if r.returncode != 0:
-            pytest.skip("npm install failed: %s" % r.stderr[-2000:])
+            missing("npm install failed: %s" % r.stderr[-2000:])
     return d
 
 
 def test_client_node_informer(kube_cluster, node_es):
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("needs Node.js and npm")
+        missing("needs Node.js and npm (tests/run.sh installs them)")
     es, node = node_es, node_es.node
     a, b = node + "-a", node + "-b"
     inf = Lines(["node", os.path.join(HERE, "informer.mjs"),
@@ -232,9 +202,9 @@ def test_offline_answers_from_store(kube_cluster, node_es):
     kube_cluster.kubectl("create", "-f", "-", input=pod_doc(
         name, node, {"app": "off"}))
     try:
-        wait_for(lambda: local_pod(es, name), "the pod locally", es=es)
+        wait_for(lambda: local_pod(es, name), what="the pod locally", es=es)
         wait_for(lambda: es.get("/api/v1/nodes/" + node)[0] == 200,
-                 "the node locally", es=es)
+                 what="the node locally", es=es)
         kube_cluster.stop_apiserver()
         try:
             assert name in kubectl(es, "get", "pods", "-A")
@@ -315,14 +285,14 @@ def test_fan_out_and_stalled_watcher(kube_cluster, node_es):
     kube_cluster.kubectl("create", "-f", "-", input=pod_doc(name, node))
     socks, stalled = [], None
     try:
-        wait_for(lambda: local_pod(es, name), "the pod locally", es=es)
+        wait_for(lambda: local_pod(es, name), what="the pod locally", es=es)
         rv = json.loads(es.get("/api/v1/namespaces/default/pods")[2])[
             "metadata"]["resourceVersion"]
         path = "/api/v1/namespaces/default/pods?watch=1&resourceVersion=" + rv
         socks = open_watchers(es, path, 1000)
         # every one is registered before the change is made
         wait_for(lambda: es.log().count("-> live (replayed)") >= 1000,
-                 "1000 live watches", es=es)
+                 what="1000 live watches", es=es)
         kube_cluster.kubectl("label", "pod", name, "fan=out")
         assert read_until_all(socks, b'"fan":"out"') == 1000
         for s in socks[5:]:
@@ -338,7 +308,7 @@ def test_fan_out_and_stalled_watcher(kube_cluster, node_es):
         stalled.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" %
                          path).encode())
         wait_for(lambda: es.log().count("-> live (replayed)") >= 1001,
-                 "the stalled client's watch", es=es)
+                 what="the stalled client's watch", es=es)
         got = {}
         reader = threading.Thread(target=lambda: got.update(
             n=read_until_all(socks, b'"big":"end"', timeout=120)))
@@ -350,7 +320,7 @@ def test_fan_out_and_stalled_watcher(kube_cluster, node_es):
             if es.log().count("reads too slowly") > start:
                 break
         wait_for(lambda: es.log().count("reads too slowly") > start,
-                 "the stalled watcher cut off", es=es)
+                 what="the stalled watcher cut off", es=es)
         patch(kube_cluster, name, {"big": "end"})
         reader.join(150)
         # the others got every change, the last one included
@@ -374,7 +344,7 @@ def test_watch_selector_transitions(kube_cluster, node_es):
         name, node, {"app": "in"}))
     w = None
     try:
-        wait_for(lambda: local_pod(es, name), "the pod locally", es=es)
+        wait_for(lambda: local_pod(es, name), what="the pod locally", es=es)
         rv = json.loads(es.get("/api/v1/namespaces/default/pods")[2])[
             "metadata"]["resourceVersion"]
         w = Watch(es, "/api/v1/namespaces/default/pods?watch=1&"

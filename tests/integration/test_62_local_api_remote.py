@@ -14,11 +14,11 @@ import time
 import urllib.error
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conftest import edgesite_bin, run_edgesite  # noqa: E402
-from localapi import kubectl_path, plant, pod  # noqa: E402
+import pytest
 
-import pytest  # noqa: E402
+from conftest import edgesite_bin, run_edgesite
+from harness import missing
+from localapi import kubectl_path, plant, pod
 
 ADDR = "192.0.2.1"
 TOKEN = "s3cret-token-for-tests"
@@ -133,10 +133,10 @@ def inside(args):
     print(json.dumps(out))
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None or
-                    shutil.which("ip") is None,
-                    reason="needs root, unshare and ip for a namespace")
 def test_remote_clients(edgesite_factory, tmp_path):
+    if os.geteuid() != 0 or shutil.which("unshare") is None or \
+            shutil.which("ip") is None:
+        missing("needs root, unshare and ip for a namespace")
     es = edgesite_factory()
     plant(es, {
         "o/pods/default/web": pod("web"),

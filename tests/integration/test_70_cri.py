@@ -15,7 +15,7 @@ import pytest
 
 from conftest import edgesite_bin, free_port
 from containerd import BUSYBOX_IMAGE, PAUSE_IMAGE
-from containerd import containerd  # noqa: F401
+from harness import wait_for
 
 # CRI ContainerState values.
 CREATED, RUNNING, EXITED = 0, 1, 2
@@ -290,13 +290,10 @@ def test_edgesite_reports_the_runtime(containerd, edgesite_factory):
     es = edgesite_factory(containerd.edgesite_yaml()).start()
     es.wait_log(r"cri: runtime containerd 1\.6\.\S+ \(CRI v1\) at unix://" +
                 re.escape(containerd.socket))
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        code, _, body = es.get("/readyz?verbose")
-        if b"[+]cri ok" in body:
-            break
-        time.sleep(0.05)
-    assert code == 200 and b"[+]cri ok" in body, body
+    code, _, body = wait_for(lambda: (lambda r: r if b"[+]cri ok" in r[2]
+                                      else None)(es.get("/readyz?verbose")),
+                             timeout=10, what="cri ok in /readyz", es=es)
+    assert code == 200, body
     assert es.stop() == 0
 
 

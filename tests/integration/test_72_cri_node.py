@@ -6,19 +6,14 @@ EDGESITE_TEST_KUBE=1."""
 import os
 import re
 import subprocess
-import time
 import uuid
 
 import pytest
 
-from containerd import containerd  # noqa: F401
-from kube_cluster import kube_cluster  # noqa: F401
+from harness import forget_node, node_yaml, wait_for
 
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+
+pytestmark = pytest.mark.kube
 
 
 def runtime_version(containerd):
@@ -42,27 +37,14 @@ def test_node_reports_the_runtime_version(kube_cluster, containerd,
                                           edgesite_factory):
     name = "es-cri-%s" % uuid.uuid4().hex[:8]
     es = edgesite_factory(
-        "controller:\n"
-        "  kube:\n"
-        "    kubeconfig: %s\n"
-        "    node-name: %s\n" % (kube_cluster.node_kubeconfig(name), name) +
-        containerd.edgesite_yaml() +
+        node_yaml(kube_cluster, name) + containerd.edgesite_yaml() +
         "  node-status-update-frequency: 2s\n")
     try:
         es.start()
         want = runtime_version(containerd)
         assert re.fullmatch(r"containerd://1\.6\.\S+", want)
-        deadline = time.time() + 30
-        got = None
-        while time.time() < deadline:
-            got = node_runtime(kube_cluster, name)
-            if got == want:
-                break
-            time.sleep(0.25)
-        assert got == want, es.log()
+        wait_for(lambda: node_runtime(kube_cluster, name) == want,
+                 what="the runtime version %s upstream" % want, es=es)
         assert es.stop() == 0
     finally:
-        kube_cluster.request("/api/v1/nodes/" + name, method="DELETE")
-        kube_cluster.request("/apis/coordination.k8s.io/v1/namespaces/"
-                             "kube-node-lease/leases/" + name,
-                             method="DELETE")
+        forget_node(kube_cluster, name)

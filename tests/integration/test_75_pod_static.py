@@ -6,11 +6,10 @@ cannot run (bad YAML, an invalid spec, a bad image name) getting a clear
 reason while the others run."""
 
 from conftest import free_port
-from containerd import containerd  # noqa: F401
-from podutil import (busybox_pod, condition, cstatus, http_get,
+from harness import wait_for
+from podutil import (busybox_pod, condition, containers, cstatus, http_get,
                      remove_manifest, running, runtime_yaml, sandboxes,
-                     static_name, wait_for, wait_status, write_manifest,
-                     containers)
+                     static_name, wait_status, write_manifest)
 
 def httpd_pod(name, port, text=None, grace=2):
     """busybox httpd on container port 8080 published on host port."""

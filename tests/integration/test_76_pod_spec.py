@@ -8,7 +8,6 @@ memory) under the QoS class's cgroup parent."""
 import json
 import os
 
-from containerd import containerd  # noqa: F401
 from podutil import (BUSYBOX, cri, cstatus, running, runtime_yaml,
                      static_name, wait_status, write_manifest)
 

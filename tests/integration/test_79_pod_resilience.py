@@ -6,10 +6,10 @@ sandbox and one running container per pod."""
 import signal
 import time
 
-from containerd import containerd  # noqa: F401
+from harness import wait_for
 from podutil import (busybox_pod, containers, cstatus, running,
-                     runtime_yaml, sandboxes, static_name, wait_for,
-                     wait_status, write_manifest)
+                     runtime_yaml, sandboxes, static_name, wait_status,
+                     write_manifest)
 
 
 def test_containerd_restarted_mid_run(containerd, edgesite_factory):

@@ -5,18 +5,13 @@ Runs only with EDGESITE_TEST_KUBE=1: the first run builds kube-apiserver
 and etcd from source."""
 import json
 import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kube_cluster import kube_cluster  # noqa: E402,F401
+from harness import cluster_pod_json
 
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+
+pytestmark = pytest.mark.kube
 
 
 def node_json(name):
@@ -26,11 +21,7 @@ def node_json(name):
 
 
 def pod_json(name, node):
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"nodeName": node, "automountServiceAccountToken": False,
-                 "containers": [{"name": "c", "image": "busybox"}]}})
+    return cluster_pod_json(name, node)
 
 
 def test_version_is_pinned(kube_cluster):

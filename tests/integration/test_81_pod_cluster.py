@@ -14,43 +14,42 @@ import uuid
 
 import pytest
 
-from containerd import containerd  # noqa: F401
-from kube_cluster import kube_cluster  # noqa: F401
+from fault_proxy import FaultProxy
+from harness import cluster_pod, forget_node, log_events, node_yaml, wait_for
 from podutil import (BUSYBOX, cri, remove_manifest, runtime_yaml,
-                     sandboxes, wait_for, write_manifest)
+                     sandboxes, write_manifest)
 
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+pytestmark = pytest.mark.kube
+
+
+def fresh_name():
+    return "es-pod-%s" % uuid.uuid4().hex[:8]
+
+
+def join(cluster, ctd, edgesite_factory, name=None, proxy=None):
+    """An edgesite joined as node name (a fresh one by default; through
+    proxy when given) with the containerd fixture, started; returns (es,
+    node name)."""
+    name = name or fresh_name()
+    es = edgesite_factory(node_yaml(
+        cluster, name, master=proxy.url if proxy else None) +
+        runtime_yaml(ctd))
+    es.start()
+    wait_for(lambda: cluster.request("/api/v1/nodes/" + name)[0] == 200,
+             what="the Node registered", es=es)
+    return es, name
 
 
 @pytest.fixture
 def node(kube_cluster, containerd, edgesite_factory):
     """A started edgesite joined as a fresh node; yields (es, node name).
     Its pods, Node and Lease are deleted at the end."""
-    name = "es-pod-%s" % uuid.uuid4().hex[:8]
-    es = edgesite_factory(
-        "controller:\n  kube:\n    kubeconfig: %s\n    node-name: %s\n" % (
-            kube_cluster.node_kubeconfig(name), name) +
-        runtime_yaml(containerd))
-    es.start()
-    wait_for(lambda: kube_cluster.request("/api/v1/nodes/" + name)[0] ==
-             200, what="the Node registered")
+    es, name = join(kube_cluster, containerd, edgesite_factory)
     try:
         yield es, name
     finally:
-        kube_cluster.kubectl("delete", "pods", "--all-namespaces",
-                             "--field-selector", "spec.nodeName=" + name,
-                             "--force", "--grace-period=0",
-                             "--ignore-not-found", "--wait=false",
-                             check=False)
         es.stop()
-        kube_cluster.request("/api/v1/nodes/" + name, method="DELETE")
-        kube_cluster.request("/apis/coordination.k8s.io/v1/namespaces/"
-                             "kube-node-lease/leases/" + name,
-                             method="DELETE")
+        forget_node(kube_cluster, name)
 
 
 def create(cluster, obj):
@@ -58,15 +57,12 @@ def create(cluster, obj):
 
 
 def pod(name, node, command, containers_extra=None, spec_extra=None):
-    c = {"name": "c", "image": BUSYBOX, "imagePullPolicy": "IfNotPresent",
-         "command": command}
+    c = {"imagePullPolicy": "IfNotPresent"}
     c.update(containers_extra or {})
-    spec = {"nodeName": node, "automountServiceAccountToken": False,
-            "terminationGracePeriodSeconds": 2, "containers": [c]}
+    spec = {"terminationGracePeriodSeconds": 2}
     spec.update(spec_extra or {})
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": "default"},
-            "spec": spec}
+    return cluster_pod(name, node, command, image=BUSYBOX, container=c,
+                       spec=spec)
 
 
 def get_pod(cluster, name):
@@ -227,3 +223,58 @@ def test_static_pod_mirror(kube_cluster, containerd, node):
              what="the mirror pod deleted")
     wait_for(lambda: not sandboxes(containerd, "default", mname),
              what="the static pod removed")
+
+
+PODS_WATCH = r"^/api/v1/pods\?.*watch"
+
+
+def test_confirmed_deletion_terminates_once(kube_cluster, containerd,
+                                            edgesite_factory):
+    """Regression of 93f5eec: a pod whose deletion edgesite confirmed
+    keeps its finished machine until the object leaves the store, so an
+    update arriving after the confirmation (the apiserver's last ones) does
+    not start a second termination; a new pod under the same name then
+    retires that machine and runs."""
+    name = fresh_name()
+    proxy = FaultProxy.for_node(kube_cluster, name)
+    es, name = join(kube_cluster, containerd, edgesite_factory, name, proxy)
+    path = "/api/v1/namespaces/default/pods/once"
+    try:
+        create(kube_cluster, pod("once", name, ["sleep", "1000"]))
+        uid = wait_pod(kube_cluster, "once", ready)["metadata"]["uid"]
+        # The object's DELETED event never reaches edgesite: it stays in
+        # the store after the deletion is confirmed.
+        proxy.hide(PODS_WATCH, rb'"type":"DELETED"')
+        kube_cluster.kubectl("delete", "pod", "once", "--wait=false")
+        wait_for(lambda: get_pod(kube_cluster, "once") is None, timeout=60,
+                 what="the deletion confirmed", es=es)
+        es.wait_log(r"pod default/once: terminated, confirming the deletion")
+        es.wait_log(r"pod default/once: removed")
+        st, _, body = es.get(path)
+        assert st == 200, body
+        last = json.loads(body)
+        assert last["metadata"]["deletionTimestamp"], last
+        # A late update of the object, as the apiserver sends them.
+        last["metadata"]["resourceVersion"] = str(
+            int(last["metadata"]["resourceVersion"]) + 1)
+        last["metadata"].setdefault("labels", {})["late"] = "update"
+        proxy.insert(PODS_WATCH, json.dumps({"type": "MODIFIED",
+                                             "object": last}).encode())
+        wait_for(lambda: json.loads(es.get(path)[2])["metadata"].get(
+            "labels", {}).get("late") == "update", what="the late update "
+            "stored", es=es)
+        time.sleep(3)
+        assert len(log_events(es, r"^pod default/once: uid %s" % uid)) == 1
+        assert len(log_events(es, r"^pod default/once: terminated, "
+                              r"confirming the deletion")) == 1, es.log()
+        deletes = proxy.seen(r"^%s(\?|$)" % path, method="DELETE")
+        assert len(deletes) == 1, deletes
+        # A new pod of that name retires the finished machine and runs.
+        create(kube_cluster, pod("once", name, ["sleep", "1000"]))
+        p = wait_pod(kube_cluster, "once", ready, what="the new pod Ready")
+        assert p["metadata"]["uid"] != uid
+        proxy.clear()
+    finally:
+        es.stop()
+        proxy.close()
+        forget_node(kube_cluster, name)

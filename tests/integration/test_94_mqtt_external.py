@@ -6,11 +6,9 @@ completes, no CONNACK ever comes) and with a listener whose backlog is
 full (SYNs dropped), /healthz keeps answering while the client retries."""
 import os
 import socket
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mqtt_devices import Broker, Sub, free_port, mqtt_yaml, pub  # noqa: E402
+from mqtt_devices import Broker, Sub, free_port, mqtt_yaml, pub
 
 NODE = "edge-mqtt"
 

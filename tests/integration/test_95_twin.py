@@ -7,13 +7,11 @@ a code and a reason, changing nothing), desired values changed while
 stopped, and devices joining and leaving across a restart."""
 import json
 import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mqtt_devices import Broker, Sub, mqtt_yaml, pub  # noqa: E402
-from storeio import frame, open_store, unframe  # noqa: E402
+from mqtt_devices import Broker, Sub, mqtt_yaml, pub
+from storeio import frame, open_store, unframe
 
 NODE = "edge-twin"
 DEV = "$hw/events/device/"

@@ -4,11 +4,11 @@ event-bus topics reaches the devices on the other exactly once and never
 comes back; other topics stay where they are; the twin hears a device on
 either broker once and answers on both."""
 import os
-import sys
+import shutil
+import subprocess
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mqtt_devices import Broker, Sub, free_port, mqtt_yaml, pub  # noqa: E402
+from mqtt_devices import Broker, Sub, free_port, mqtt_yaml, pub
 
 NODE = "edge-bridge"
 MEMBERSHIP = "$hw/events/node/%s/membership/get" % NODE
@@ -27,6 +27,20 @@ def start(edgesite_factory, tmp_path):
 
 def topics(msgs, topic):
     return [p for t, p in msgs if t == topic]
+
+
+def metrics(es):
+    """The unlabelled samples of /metrics as a dict of name to value,
+    after promtool (when installed) found the exposition valid."""
+    status, _, body = es.get("/metrics")
+    assert status == 200
+    promtool = shutil.which("promtool")
+    if promtool is not None:
+        r = subprocess.run([promtool, "check", "metrics"], input=body,
+                           capture_output=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+    return dict(line.split(" ", 1) for line in body.decode().splitlines()
+                if line and not line.startswith("#") and "{" not in line)
 
 
 def test_bridge_both_ways_once(edgesite_factory, tmp_path):
@@ -48,6 +62,16 @@ def test_bridge_both_ways_once(edgesite_factory, tmp_path):
         assert topics(i, down) == ['{"from":"external"}'], i
         assert topics(e, "plain/internal") == []
         assert topics(i, "plain/external") == []
+        # The bus hands both sides' counts to /metrics.
+        m = metrics(es)
+        assert m["edgesite_mqtt_bridged_messages_total"] == "2", m
+        assert m["edgesite_mqtt_client_connected"] == "1", m
+        assert m["edgesite_mqtt_client_sessions_total"] == "1", m
+        assert int(m["edgesite_mqtt_client_messages_sent_total"]) >= 1, m
+        assert int(m["edgesite_mqtt_client_messages_received_total"]) >= 1
+        assert m["edgesite_mqtt_client_messages_dropped_total"] == "0", m
+        assert int(m["edgesite_mqtt_broker_messages_received_total"]) >= 2
+        assert m["edgesite_metrics_dropped_total"] == "0", m
         on_ext.stop()
         on_int.stop()
         assert es.stop() == 0

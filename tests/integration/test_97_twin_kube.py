@@ -8,21 +8,14 @@ KubeEdge resources is what an administrator grants system:nodes. Runs only
 with EDGESITE_TEST_KUBE=1."""
 import json
 import os
-import sys
-import time
 import uuid
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kube_cluster import kube_cluster  # noqa: E402,F401
-from mqtt_devices import Broker, Sub, mqtt_yaml, pub  # noqa: E402
+from harness import forget_node, node_yaml, wait_for
+from mqtt_devices import Broker, Sub, mqtt_yaml, pub
 
-pytestmark = [
-    pytest.mark.kube,
-    pytest.mark.skipif(os.environ.get("EDGESITE_TEST_KUBE") != "1",
-                       reason="set EDGESITE_TEST_KUBE=1 to run the kube tests"),
-]
+pytestmark = pytest.mark.kube
 
 API = "/apis/devices.kubeedge.io/v1alpha1/namespaces/default/"
 DEV = "$hw/events/device/"
@@ -44,18 +37,6 @@ RBAC = {"apiVersion": "v1", "kind": "List", "items": [
                  "kind": "ClusterRole", "name": "edgesite-test-devices"},
      "subjects": [{"apiGroup": "rbac.authorization.k8s.io",
                    "kind": "Group", "name": "system:nodes"}]}]}
-
-
-def wait_for(what, fn, timeout=30, interval=0.25):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("%s: not within %ds (last: %r)" % (
-        what, timeout, last))
 
 
 def device(cluster, name):
@@ -106,18 +87,14 @@ def twin_env(kube_cluster, edgesite_factory, tmp_path):
                                      "desired": {"value": "25",
                                                  "metadata": {}}}])
     broker = Broker(tmp_path).start()
-    es = edgesite_factory(
-        "controller:\n  kube:\n    kubeconfig: %s\n    node-name: %s\n" % (
-            kube_cluster.node_kubeconfig(node), node) +
-        mqtt_yaml(2, server=broker.url))
+    es = edgesite_factory(node_yaml(kube_cluster, node) +
+                          mqtt_yaml(2, server=broker.url))
     yield es, broker, node, dev
     es.kill()
     broker.stop()
     for kind, name in (("devices", dev), ("devicemodels", model)):
         kube_cluster.request(API + "%s/%s" % (kind, name), method="DELETE")
-    kube_cluster.request("/api/v1/nodes/" + node, method="DELETE")
-    kube_cluster.request("/apis/coordination.k8s.io/v1/namespaces/"
-                         "kube-node-lease/leases/" + node, method="DELETE")
+    forget_node(kube_cluster, node)
 
 
 def ask(broker, sub, topic, payload):
@@ -148,10 +125,10 @@ def test_twin_follows_the_cluster(kube_cluster, twin_env):
     assert "code" not in res
     ask(broker, sub, DEV + dev + "/state/update",
         {"event_id": "s1", "state": "online"})
-    d = wait_for("status reported upstream", lambda: (
+    d = wait_for(lambda: (
         lambda d: d if d and d.get("status", {}).get("state") == "online"
         and reported(kube_cluster, dev, "enabled") == "true" else None)(
-            device(kube_cluster, dev)))
+            device(kube_cluster, dev)), what="status reported upstream")
     twins = {t["propertyName"]: t for t in d["status"]["twins"]}
     assert twins["temperature"]["desired"]["value"] == "25"
     assert twins["temperature"]["reported"]["value"] == "23"
@@ -169,8 +146,8 @@ def test_twin_follows_the_cluster(kube_cluster, twin_env):
     # The device gets there; the status follows with desired kept.
     ask(broker, sub, DEV + dev + "/twin/update", {
         "event_id": "u2", "twin": {"temperature": {"actual": {"value": "30"}}}})
-    wait_for("reported 30", lambda: reported(kube_cluster, dev,
-                                             "temperature") == "30")
+    wait_for(lambda: reported(kube_cluster, dev, "temperature") == "30",
+             what="reported 30")
     d = device(kube_cluster, dev)
     assert [t["desired"]["value"] for t in d["status"]["twins"]
             if t["propertyName"] == "temperature"] == ["30"]
@@ -204,9 +181,13 @@ def test_reports_wait_in_the_outbox_while_offline(kube_cluster, twin_env):
         assert got["twin"]["temperature"]["actual"]["value"] == "41"
     finally:
         kube_cluster.start_apiserver()
-    wait_for("queued report delivered", lambda: reported(
-        kube_cluster, dev, "temperature") == "41", timeout=60)
-    wait_for("outbox drained", lambda: b'"count":0' in es.get(
-        "/debug/store?prefix=x/devices/")[2], timeout=20)
+    wait_for(lambda: reported(
+        kube_cluster, dev, "temperature") == "41", timeout=60,
+             what="queued report delivered")
+    wait_for(lambda: b'"count":0' in es.get(
+        "/debug/store?prefix=x/devices/")[2], timeout=20,
+             what="outbox drained")
+    assert es.metric("edgesite_kube_outbox_sent_total") >= 1
+    assert es.metric("edgesite_kube_outbox_damaged_total") == 0
     sub.stop()
     assert es.stop() == 0

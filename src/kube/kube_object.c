@@ -17,7 +17,7 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "kube/kube_object.h"
-#include "store/store.h"
+#include "store/store_keys.h"
 
 /*
  * Checks an object's identity and returns its store key (caller frees).

@@ -391,6 +391,7 @@ kube_reflector_list_item(struct kube_reflector *r, cJSON *item,
 	    &ev)) {
 	case KUBE_OBJECT_SKIP:
 		log_warnx("%s: list: skipping %s", r->name, ev.why);
+		r->k->skipped++;
 		break;
 	case KUBE_OBJECT_PUT:
 		store_batch_put(r->batch, ev.key, ev.text, ev.len);
@@ -629,6 +630,7 @@ kube_reflector_watch_event(struct kube_reflector *r, const char *line,
 	    &ev)) {
 	case KUBE_OBJECT_SKIP:
 		log_warnx("%s: watch: skipping %s", r->name, ev.why);
+		r->k->skipped++;
 		break;
 	case KUBE_OBJECT_IGNORE:
 		break;
@@ -667,10 +669,11 @@ kube_reflector_line_cb(struct kube_req *req, const char *line, size_t len,
 		r->denials = 0;
 		kube_set_online(r->k, 1, NULL);
 	}
-	if (line == NULL)
+	if (line == NULL) {
 		log_warnx("%s: watch: skipping an event of %zu bytes: larger "
 		    "than %u bytes", r->name, len, KUBE_HTTP_MAX_LINE);
-	else
+		r->k->skipped++;
+	} else
 		kube_reflector_watch_event(r, line, len);
 }
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Quick start: installs the build dependencies and a container runtime
 # (containerd, runc, the CNI plugins, busybox-static) with apt-get, builds
 # edgesite, and runs it standalone (no cluster) in the foreground with the

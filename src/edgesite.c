@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * edgesite: a standalone Kubernetes node for the edge. main() reads the
  * options and the configuration, opens the store, starts the local API and
@@ -296,7 +297,7 @@ edgesite_cri_cb(enum cri_state st, void *arg)
 		    cri_runtime_version(es->cri));
 }
 
-/* Opens the parts in the order DESIGN.md gives; any failure exits 1. */
+/* Opens the parts in the order HACKING.md gives; any failure exits 1. */
 static void
 edgesite_start(struct edgesite *es)
 {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite, from a fresh clone on a fresh Debian 12 machine:
 # installs what the tests need with apt-get, builds with --enable-debug,
 # runs the unit tests (make check) and the integration tests, runs the unit

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds the two local images the quick start and the CRI tests use, from
 # scratch, with no docker and no registry:
 #   localhost/edgesite/pause:3.9      the static pause program (contrib/pause)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Packs a directory tree as a one-layer OCI image archive that
 `ctr images import` takes, with no docker and no registry.
 

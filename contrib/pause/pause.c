@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pause: the process that holds a pod sandbox's namespaces. It does
  * nothing but wait: SIGTERM and SIGINT end it (exit 0), SIGCHLD reaps

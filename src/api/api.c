@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The local HTTP endpoint: the one file that includes evhtp.h. It owns the
- * libevhtp server on the daemon's event_base (no evhtp threads), the client
- * connections and their limits, TLS and bearer-token checks when it listens
- * beyond loopback, and routes every request by path to a handler that sees
- * only api_int.h: a fixed route, or the Kubernetes read API (api_kube.c).
+ * The local HTTP endpoint: the one file that uses libevhtp (core/version.c
+ * includes evhtp.h only to print its version). It owns the libevhtp server
+ * on the daemon's event_base (no evhtp threads), the client connections
+ * and their limits, TLS and bearer-token checks when it listens beyond
+ * loopback, and routes every request by path to a handler that sees only
+ * api_int.h: a fixed route, or the Kubernetes read API (api_kube.c).
  * A handler that streams (a watch) takes the connection from libevhtp with
  * api_reply_detach; from then on api_stream.c owns it.
  *

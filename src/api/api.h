@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The local HTTP endpoint (libevhtp on the loop): health, readiness,
- * metrics and debug endpoints now; the Kubernetes read API later. Only
- * api.c includes evhtp.h.
+ * metrics and debug endpoints and the Kubernetes read API. Only api.c
+ * uses libevhtp (core/version.c includes evhtp.h only to print its
+ * version).
  */
 #ifndef EDGESITE_API_H
 #define EDGESITE_API_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Debug endpoints for people on the node: /debug/config shows the
  * effective configuration (secrets redacted by conf_dump_json) and

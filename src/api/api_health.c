@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * /healthz, /livez and /readyz, answered as kube-apiserver answers them:
  * "ok" or a failure, and with ?verbose one line per check ("[+]store ok",

@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal interface between the files of the local endpoint. api.c owns
  * libevhtp and turns each request into a struct api_req; the handlers in
  * api_health.c, api_metrics.c, api_debug.c and the Kubernetes read API
- * (api_kube.c, api_list.c, api_table.c, api_watch.c) see only this header,
+ * (api_kube.c, api_list.c, api_table.c, api_watch.c, with api_select.c,
+ * api_text.c and api_stream.c) see libevhtp only through this header,
  * read the request through the api_req_* accessors and answer it once
  * with one of the api_reply_* functions before they return, or hand the
  * connection to a stream (api_stream.c) for a watch.

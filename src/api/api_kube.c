@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The Kubernetes read API of the site: the apiserver's own paths, served
  * from the store, so kubectl and client libraries inside the site keep

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * GET and LIST of the read API, answered from the store. A GET reads one
  * key; a LIST scans the kind's keys (narrowed to one namespace when the

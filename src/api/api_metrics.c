@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * /metrics in the Prometheus text exposition format 0.0.4, written through
  * core/metrics.h: build info, the usual process_* families read from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Label and field selectors of the Kubernetes list and watch API, as pure
  * parsers and a matcher. A label selector is a comma list of requirements:

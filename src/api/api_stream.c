@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A chunked HTTP reply that outlives its request: a watch of the read API.
  * api.c writes the response head and hands the connection's bufferevent

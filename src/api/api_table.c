@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The meta.k8s.io/v1 Table the apiserver answers kubectl with (Accept:
  * application/json;as=Table;v=v1;g=meta.k8s.io): column definitions and

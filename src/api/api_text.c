@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Object text: the local API answers with the JSON the store holds, not a
  * re-serialized tree, so a GET or LIST writes each object's bytes once. To

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * WATCH of the read API: chunked JSON lines of {"type", "object"} events,
  * as the apiserver streams them. A watch starts from a resourceVersion:

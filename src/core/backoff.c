@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Back-off: each failure doubles the delay up to a cap, with jitter so that
  * many clients do not retry in step; a connection that stays up for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Capped exponential back-off with jitter, reset after a stable period.
  */

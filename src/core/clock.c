@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Clock: one cached monotonic reading shared by all logic, so timers and
  * back-off decisions agree within a loop turn and tests can freeze time;

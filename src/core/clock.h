@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Time: a cached monotonic clock that logic reads (tests may move it), and
  * the wall clock for timestamps only.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the C library lacks: the BSD <sys/queue.h> macros glibc leaves out.
  * Include this instead of <sys/queue.h> wherever one of them is used.

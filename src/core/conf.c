@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Configuration loading: a file is parsed into a YAML document
  * (core/yamldoc.c) whose mappings are walked key by key; each dotted path

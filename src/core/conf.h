@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Configuration: struct conf holds every setting of edgeSite.yaml. One
  * option table (conf_table.c) drives parsing, defaults, validation, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The option table: one row per key of edgeSite.yaml, in the order of the
  * sample file. Parsing, defaults, reload diffs, the JSON dump, the sample
@@ -96,11 +97,12 @@ const struct conf_option conf_table[] = {
 	  "master is set)" },
 	{ .path = "controller.kube.namespace", .type = CONF_T_STRING,
 	  .def = "default", .off = OFF(kube_namespace), .flags = RESTART,
-	  .help = "namespace of the node's objects" },
+	  .help = "not used yet: the node's objects are followed in every "
+	  "namespace" },
 	{ .path = "controller.kube.content_type", .type = CONF_T_STRING,
 	  .def = "application/vnd.kubernetes.protobuf",
 	  .off = OFF(kube_content_type), .flags = RESTART,
-	  .help = "content type asked of the apiserver" },
+	  .help = "not used yet: edgesite asks the apiserver for JSON" },
 	{ .path = "controller.kube.qps", .type = CONF_T_INT, .min = 1,
 	  .max = 10000, .def = "5", .off = OFF(kube_qps), .flags = RESTART,
 	  .help = "sustained apiserver requests per second" },
@@ -110,11 +112,10 @@ const struct conf_option conf_table[] = {
 	{ .path = "controller.kube.node_update_frequency",
 	  .type = CONF_T_DURATION, .min = SEC(1), .max = DAY, .def = "10s",
 	  .off = OFF(kube_node_update_frequency_ms),
-	  .help = "how often the node object is refreshed (a bare number is "
-	  "seconds)" },
+	  .help = "not used yet: see edged.node-status-update-frequency" },
 	{ .path = "controller.kube.node-id", .type = CONF_T_STRING,
 	  .def = "", .off = OFF(node_id), .flags = RESTART,
-	  .help = "node identity; empty: the node name" },
+	  .help = "not used yet: the node is known by its node name" },
 	{ .path = "controller.kube.node-name", .type = CONF_T_STRING,
 	  .def = "", .off = OFF(node_name), .flags = RESTART,
 	  .help = "node name; empty: the host name" },
@@ -126,7 +127,7 @@ const struct conf_option conf_table[] = {
 	  .alias = "controller.edged.register-node-namespace",
 	  .type = CONF_T_STRING, .def = "default",
 	  .off = OFF(register_node_namespace), .flags = RESTART,
-	  .help = "namespace the node registers in" },
+	  .help = "not used yet: a Node has no namespace" },
 	{ .path = "edged.hostname-override",
 	  .alias = "controller.edged.hostname-override",
 	  .type = CONF_T_STRING, .def = "", .off = OFF(hostname_override),
@@ -163,7 +164,8 @@ const struct conf_option conf_table[] = {
 	  .alias = "controller.edged.podsandbox-image",
 	  .type = CONF_T_STRING, .def = "registry.k8s.io/pause:3.9",
 	  .off = OFF(podsandbox_image), .flags = RESTART,
-	  .help = "pause image of pod sandboxes" },
+	  .help = "not used yet: sandboxes get the runtime's own pause "
+	  "image" },
 	{ .path = "edged.image-pull-progress-deadline",
 	  .alias = "controller.edged.image-pull-progress-deadline",
 	  .type = CONF_T_DURATION, .min = SEC(1), .max = DAY, .def = "1m",
@@ -196,13 +198,14 @@ const struct conf_option conf_table[] = {
 	  .alias = "controller.edged.image-gc-high-threshold",
 	  .type = CONF_T_INT, .min = 0, .max = 100, .def = "85",
 	  .off = OFF(image_gc_high_threshold), .flags = RESTART,
-	  .help = "disk usage percent that starts image garbage collection" },
+	  .help = "not used yet (no image garbage collection): disk usage "
+	  "percent that would start it" },
 	{ .path = "edged.image-gc-low-threshold",
 	  .alias = "controller.edged.image-gc-low-threshold",
 	  .type = CONF_T_INT, .min = 0, .max = 100, .def = "80",
 	  .off = OFF(image_gc_low_threshold), .flags = RESTART,
-	  .help = "disk usage percent image garbage collection frees down "
-	  "to; at most the high threshold" },
+	  .help = "not used yet: disk usage percent image garbage "
+	  "collection would free down to; at most the high threshold" },
 	IGNORED("edged.docker-address", "controller.edged.docker-address", 0,
 	    "docker socket of the original; edgesite speaks CRI only"),
 	IGNORED("edged.runtime-type", "controller.edged.runtime-type", 0,

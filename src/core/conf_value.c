@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Value parsers for edgeSite.yaml. Each takes the scalar text of one value
  * and either accepts it (storing the parsed form) or returns -1 with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Pure parsers for the values of edgeSite.yaml: integers with a range,
  * booleans, durations, URLs and URL lists, host:port addresses, enums,

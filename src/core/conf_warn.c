@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The operator's warnings (conf_warn.h): file modes read with stat(2), and
  * the listening addresses of the internal broker read from the

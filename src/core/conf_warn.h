@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Warnings an operator needs about a configuration that works but exposes
  * the node: a key, token or kubeconfig others can read, a state directory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Kubernetes' name rules (k8s.io/apimachinery/pkg/util/validation:
  * IsDNS1123Label, IsDNS1123Subdomain) and edgesite's rule for a name that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The name rules of Kubernetes objects, in one place. Each takes NULL
  * (never a valid name) and neither allocates nor logs.

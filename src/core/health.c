@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Health: a small table of parts and their states. Parts are few (under a
  * dozen), so a fixed array in registration order keeps /readyz stable.

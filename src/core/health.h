@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Readiness of each part (store, api, kube, cri, mqtt): parts report their
- * state here and /readyz and the USR1 dump read it.
+ * Readiness of each part (store, api, mqtt, cri, pods, kube): parts report
+ * their state here and /readyz and the USR1 dump read it.
  */
 #ifndef EDGESITE_HEALTH_H
 #define EDGESITE_HEALTH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * JSON helpers over cJSON. Parsing a peer's document is bounded: the size
  * is checked before cJSON sees a byte, and trailing garbage is refused.

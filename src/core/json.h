@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * JSON helpers over cJSON, the one JSON tree used across edgesite. Parsing
  * from a peer is bounded; lookups never crash on a missing or mistyped

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Logging: every line goes to stderr with a level word, so journald and a
  * terminal both read it. Warnings add errno text; fatal() exits 1. Trace

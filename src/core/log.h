@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Logging to stderr in the foreground, as systemd expects: one line per
  * message, a level prefix, and per-subsystem trace switches.

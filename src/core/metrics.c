@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The Prometheus text format writer the rooms write their counters
  * through (see metrics.h). It owns the list of families already written in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The writer of the Prometheus text exposition format 0.0.4 that every room
  * hands its counters to. main() registers one metrics_cb per room with the

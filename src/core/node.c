@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The node's identity (node.h): one rule for the node name, one for
  * whether edgesite is in a cluster. Nothing else reads node-name,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The node's identity, worked out once in main() by one rule and handed to
  * every room that needs it (kube, pod, twin, mqtt): the name is node-name

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Notify: the sd_notify protocol is one datagram on a unix socket whose path
  * (or abstract name, when it starts with '@') is in NOTIFY_SOCKET. Doing it

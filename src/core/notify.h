@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * systemd readiness notification without libsystemd: a datagram to the
  * socket named by NOTIFY_SOCKET.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Version: edgesite's own and, for -V and bug reports, the run-time versions
  * of each library it links, asked of the libraries themselves where they

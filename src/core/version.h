@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The edgesite version and the versions of the libraries it links. */
 #ifndef EDGESITE_VERSION_H
 #define EDGESITE_VERSION_H

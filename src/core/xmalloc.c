@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Allocation wrappers: every allocation in edgesite goes through these, and
  * out-of-memory is fatal, so callers never test for NULL.

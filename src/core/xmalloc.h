@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Allocation wrappers that abort on out-of-memory. */
 #ifndef EDGESITE_XMALLOC_H
 #define EDGESITE_XMALLOC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The libyaml adapter: the only file that includes yaml.h. It owns a
  * parser over a caller's buffer and the document loaded last, hands out

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * YAML documents, read through libyaml's adapter (core/yamldoc.c, the only
  * file that includes yaml.h). A caller either walks a document's nodes,

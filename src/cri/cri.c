@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The CRI client: typed runtime.v1 calls on top of cri_h2.c. This file
  * owns the calls (packing the request, a deadline each, the queue of calls

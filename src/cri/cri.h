@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The cri room: a gRPC client of the container runtime (containerd) over
  * HTTP/2 on its unix socket, in the one loop. One connection carries many

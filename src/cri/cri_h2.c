@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * gRPC over HTTP/2 on a unix socket, the only file that includes nghttp2.
+ * gRPC over HTTP/2 on a unix socket, the only file that uses nghttp2
+ * (core/version.c includes it only to print its version).
  * A struct cri_h2 is one client connection with prior knowledge (the
  * connection preface is sent at once, no upgrade) on a bufferevent in the
  * one loop; each unary call is a stream carrying one length-prefixed gRPC

@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The HTTP/2 side of the cri room (cri_h2.c, the only user of nghttp2):
+ * The HTTP/2 side of the cri room (cri_h2.c, the only user of nghttp2
+ * besides the version line of core/version.c):
  * one gRPC connection to a unix socket, with prior knowledge, carrying
  * unary calls as streams. The connection is a state machine that connects,
  * waits for the server's SETTINGS, and after any failure backs off and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The kube room's wiring: reads the credentials, creates the apiserver
  * client and every part that talks to it (the reflectors of the node's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The kube room: joins a cluster. Registers the Node, reports its status,
  * renews its Lease, list+watches what the node may read into the store,

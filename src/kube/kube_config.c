@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Kubeconfig: reads the credentials edgesite uses to reach the apiserver.
  * The file is parsed as YAML (core/yamldoc.c) and walked; the current

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Credentials for the apiserver, read from a kubeconfig file (its current
  * context) and from the master URLs of edgeSite.yaml.

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The apiserver client: HTTP/1.1 over bufferevents, TLS through OpenSSL
- * (the only file that includes it), names resolved with evdns so the loop
- * never blocks. A client owns its servers, the TLS context, a token bucket
- * (qps/burst), the queue of requests waiting for budget and a small pool
- * of connections. Each connection is a state machine (resolve, connect,
+ * (the only file of the kube room that includes it; the broker's TLS is in
+ * mqtt/mqtt_tls.c), names resolved with evdns so the loop never blocks. A
+ * client owns its servers, the TLS context, a token bucket (qps/burst),
+ * the queue of requests waiting for budget and a small pool of
+ * connections. Each connection is a state machine (resolve, connect,
  * handshake, idle, busy, closed); a plain request may reuse an idle
  * connection, a stream owns its own for as long as it runs. Responses go
  * through kube_http_parse.c, which limits every size the server controls.

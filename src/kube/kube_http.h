@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The apiserver client: HTTP/1.1 over libevent bufferevents, TLS through
  * OpenSSL, with kubeconfig credentials, qps/burst, failover between
  * masters and Retry-After. Requests are either plain (the whole body is
  * delivered at the end) or streams (a watch: each newline-terminated line
- * delivered as it arrives). Only kube_http.c includes OpenSSL headers.
+ * delivered as it arrives). kube_http.c is the kube room's only user of
+ * OpenSSL.
  */
 #ifndef EDGESITE_KUBE_HTTP_H
 #define EDGESITE_KUBE_HTTP_H

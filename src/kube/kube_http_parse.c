@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The response parser of the apiserver client. A small state machine over
  * the input evbuffer: the status line and headers are taken a line at a

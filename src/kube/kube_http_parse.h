@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The HTTP/1.1 response parser of the apiserver client (kube_http.c):
  * status line, headers, body framing (Content-Length, chunked, until the

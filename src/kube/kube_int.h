@@ -1,7 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal interface of the kube room, shared by kube.c (wiring and the
  * connection state), kube_reflector.c (list+watch into the store),
- * kube_node.c (registration and status), kube_lease.c and kube_outbox.c.
+ * kube_refs.c (the configmaps and secrets pods use), kube_node.c
+ * (registration and status), kube_lease.c and kube_outbox.c. No file
+ * outside src/kube/ includes it: other rooms see kube.h and the store.
  */
 #ifndef EDGESITE_KUBE_INT_H
 #define EDGESITE_KUBE_INT_H

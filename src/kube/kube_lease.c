@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The node's Lease (coordination.k8s.io/v1, kube-node-lease/<node>), the
  * heartbeat the node lifecycle controller watches. Once the Node is

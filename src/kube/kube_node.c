@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Node registration and status, as a kubelet does them under the Node
  * authorizer and NodeRestriction. The node first GETs its Node: a 404

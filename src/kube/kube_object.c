@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Watch lines and list items taken apart for the store (kube_object.h):
  * identity checks (a DNS-segment name and namespace, the scope), the text

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the apiserver sends about objects, taken apart for the store
  * (kube_object.c): a watch line or a list item becomes the store key and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The outbox sender: the consumer of the x/ key family (store_outbox.h).
  * Rooms add their upstream writes (pod status, pod deletion, mirror pods,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A reflector mirrors one Kubernetes collection into the store, as
  * client-go's reflector does for an informer. It lists in pages of 500 and

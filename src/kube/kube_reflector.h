@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Reflectors: one list+watch of a resource (optionally one namespace, one
  * field selector) mirrored into the store under o/<resource>/..., with its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The configmaps and secrets that local pods reference. The Node
  * authorizer lets a node read exactly these, one object at a time, so each

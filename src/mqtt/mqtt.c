@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The event bus: what the device twin (and any other in-process user)
  * sees of MQTT, whichever broker a device is on. Mode 0 runs the embedded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The MQTT event bus: the embedded broker (mqtt.mode 0 and 1), the
  * external broker through libmosquitto (mode 1 and 2), and in mode 1 the

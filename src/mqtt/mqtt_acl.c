@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Users and topic access of the embedded broker, read once at start-up
  * from the files mosquitto uses, so existing files work unchanged.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The embedded MQTT 3.1.1 broker: owns the listeners (plain on
  * mqtt.internal-server, TLS on an ssl:// internal-server or on

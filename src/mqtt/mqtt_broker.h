@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The embedded MQTT 3.1.1 broker on the loop: listeners, client sessions,
  * subscriptions, retained messages and persistent sessions (kept in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal interface between the files of the embedded broker:
  * mqtt_broker.c (the broker, listeners, messages, routing), mqtt_conn.c

@@ -1,18 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The external broker's client, and the one file that includes
- * mosquitto.h. libmosquitto runs without its threads: its socket is
- * watched by two events of our loop (read always, write while it has
- * output queued) and a one-second timer calls mosquitto_loop_misc for the
- * keep-alive. Nothing here blocks: evdns resolves the broker's name, so
- * libmosquitto only ever sees a numeric address, which
- * mosquitto_connect_bind_async reaches with a non-blocking socket; the
- * CONNACK must come within MQTT_CLIENT_CONNECT_MS or the attempt is given
- * up. Each attempt gets a new struct mosquitto, so abandoning one never
- * needs the library's cooperation; the old one is destroyed on a later
- * loop turn, never inside its own callback. The subscriptions are ours, a
- * counted list sent again on every (clean) session; what is published
- * while no session is up waits in a bounded queue (the oldest dropped
- * first) and goes out when one is. MQTT 3.1.1 has no
+ * The external broker's client, and the one file that uses libmosquitto
+ * (core/version.c includes mosquitto.h only to print its version).
+ * libmosquitto runs without its threads: its socket is watched by two
+ * events of our loop (read always, write while it has output queued) and a
+ * one-second timer calls mosquitto_loop_misc for the keep-alive. Nothing
+ * here blocks: evdns resolves the broker's name, so libmosquitto only ever
+ * sees a numeric address, which mosquitto_connect_bind_async reaches with
+ * a non-blocking socket; the CONNACK must come within
+ * MQTT_CLIENT_CONNECT_MS or the attempt is given up. Each attempt gets a
+ * new struct mosquitto, so abandoning one never needs the library's
+ * cooperation; the old one is destroyed on a later loop turn, never inside
+ * its own callback. The subscriptions are ours, a counted list sent again
+ * on every (clean) session; what is published while no session is up waits
+ * in a bounded queue (the oldest dropped first) and goes out when one is.
+ * MQTT 3.1.1 has no
  * "no local" option, so what this client publishes on a topic its own
  * subscriptions match is remembered by a hash for a few seconds and not
  * handed back when the broker echoes it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The client of an external MQTT broker (libmosquitto, driven on our
  * loop): connects in the background without ever blocking the loop,

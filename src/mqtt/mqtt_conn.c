@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One client connection of the embedded broker, as a state machine:
  * handshaking (TLS only), waiting for CONNECT, active, closing (flushing a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The MQTT 3.1.1 codec. Framing reads the fixed header: a type byte and a
  * remaining length of one to four bytes, seven bits each. Decoding is

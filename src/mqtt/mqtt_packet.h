@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The MQTT 3.1.1 packet codec: framing (the fixed header and its
  * remaining length), a strict decoder of every control packet and the

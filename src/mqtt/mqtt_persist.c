@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the embedded broker keeps in the store, so retained messages and
  * persistent sessions survive a restart. Three key families, all under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Sessions of the embedded broker, one per client id, online or not: the
  * subscriptions (mirrored in the broker's topic tree, with the session as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The broker's OpenSSL adapter, the only file of the mqtt room that
  * includes it: the server TLS context of the broker's TLS listeners

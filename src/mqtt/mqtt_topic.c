@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MQTT topics: validation of names and filters (MQTT 3.1.1 sections 1.5.3
  * and 4.7), matching, the covering test of the ACL, and the topic tree of

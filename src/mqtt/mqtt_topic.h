@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MQTT 3.1.1 topics: the UTF-8 rules, topic name and topic filter
  * validation, matching with the '+' and '#' wildcards and the '$' rule,

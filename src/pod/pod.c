@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pod room: desired pods from the store, actual state from the
  * runtime. Every stored pod -- the cluster's under o/pods/ (mirror pods

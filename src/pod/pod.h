@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pod room: runs the pods of this node through CRI. Desired pods come
  * from the store -- the cluster's under o/pods/<ns>/<name> (mirror pods

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pod room's side of CRI: builds the runtime's messages from a pod
  * (the sandbox config with its hostname, DNS, port mappings, labels,

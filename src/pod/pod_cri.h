@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pod_cri.c: the runtime's messages built from pods, and the runtime's
  * answers turned into the room's observed state. Requests live in an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A container's environment, as a kubelet builds it: envFrom (configmaps
  * and secrets, with a prefix, invalid names skipped), then env in order,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Garbage the pods leave: dead container instances beyond
  * maximum-dead-containers-per-container (the newest instance of each

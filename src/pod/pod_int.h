@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal interface of the pod room. pod.c owns the room (desired pods
  * from the store, the runtime's view, the resync timer); pod_sync.c runs

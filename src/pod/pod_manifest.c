@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Static pod manifests: a manifest is one YAML or JSON document; it
  * becomes a cJSON tree (through core/yamldoc.c, YAML 1.2 core schema) the

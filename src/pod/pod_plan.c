@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a pod needs next, decided from the last observation as a kubelet's
  * computePodActions decides: one ready sandbox (a new one, at the next

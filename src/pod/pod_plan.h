@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pod planner's interface: what it reads (struct pod_plan_in: the
  * desired pod, what the machine remembers of it, the last observation of

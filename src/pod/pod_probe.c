@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Probes (liveness, readiness, startup) and lifecycle hook handlers of a
  * container, none of which blocks the loop: exec runs through the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The execution of a pod's plan, and the runtime calls of its machine.
  * Observing lists the pod's sandboxes and containers by its uid label,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a pod spec means for the runtime, as pure functions of the pod's
  * JSON: resource quantities, the QoS class and its cgroup parent, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Static pods: every regular file of static-pod-dir (hidden ones skipped)
  * holds one pod manifest, YAML or JSON, that runs with or without a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Pod status from what the runtime reports: the phase, the conditions
  * (PodScheduled, Initialized, ContainersReady, Ready), one status per init

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One state machine per pod: observe what the runtime has of the pod
  * (its sandboxes and containers, by the pod uid label), decide what to do

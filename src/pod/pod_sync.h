@@ -1,10 +1,12 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The per-pod machine as its parts see it: pod_sync.c (the machine, its
- * notes, status, probes' results), pod_plan.c (what to do next, a pure
- * function of the pod, the notes, the last observation and the clock:
- * pod_plan.h), pod_run.c (the plan's execution: runtime calls that
- * observe and act, volume setup, folder removal in steps) and pod_gc.c
- * (removals of what the pod no longer needs).
+ * notes, status, probes' results), pod_run.c (the plan's execution:
+ * runtime calls that observe and act, volume setup, folder removal in
+ * steps), pod_probe.c (the probes a machine owns) and pod.c (the room
+ * that kicks the machines). What to do next is decided by pod_plan.c, a
+ * pure function of the pod, the notes, the last observation and the
+ * clock, which sees only pod_plan.h (as pod_gc.c does).
  */
 #ifndef EDGESITE_POD_SYNC_H
 #define EDGESITE_POD_SYNC_H

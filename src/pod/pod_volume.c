@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Pod volumes under <state dir>/pods/<uid>/volumes/kubernetes.io~<kind>/
  * <name>, laid out as a kubelet lays them out: emptyDir (a directory, or

@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The store: the LevelDB adapter (the only file that includes leveldb/c.h).
+ * The store: the LevelDB adapter (the only file that uses leveldb/c.h;
+ * core/version.c includes it only to print the version).
  * It owns the database handle, the state directory lock, the local revision
  * counter, the change log and the change subscriptions. Every write is a
  * batch that also carries the bumped revision, each value sealed with it,

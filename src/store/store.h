@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store: LevelDB holding every object, resume point, outbox entry and
  * twin state (every key family and its builder in store/store_keys.h).

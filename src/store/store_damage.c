@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Damage found while running (store_damage.h): LevelDB's corruption errors
  * turned into one log line per damaged file, damaged values into a bounded

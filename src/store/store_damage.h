@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the store found damaged while running: LevelDB files a corruption
  * error names (each logged once) and values that failed their check

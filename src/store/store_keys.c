@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key builders for the store's key families, all of which store_keys.h
  * declares with what they hold and who writes them. Every key and every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Every key family of the store, in one place: its prefix, what it holds,
  * who writes it, and the builder of its keys (store_keys.c). No other file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The state directory lock. flock() locks belong to the open file
  * description, so they are dropped when the holder exits (no stale locks)

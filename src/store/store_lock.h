@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The state directory lock: dir/edgesite.lock held with flock() for the
  * life of the store, holding the owner's pid, so a second edgesite on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The outbox key family (store_outbox.h): the record format of x/<target>
  * and the builders of every upstream write a room asks for -- pod status,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The outbox key family (STORE_KEY_OUTBOX in store_keys.h): x/<target>
  * holds one upstream write as {"method","path","contentType","body"}, one

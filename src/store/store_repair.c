@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The repair command (store_repair.h). The store is counted per key family
  * before the repair when it still opens, LevelDB's repair runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `edgesite --repair`: LevelDB's repair of the store, then an account of
  * what it kept and lost per key family, and every reflector marked to list

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Value framing: a header with magic, format version, length, the
  * revision that wrote the value and a CRC-32C ahead of every payload, and

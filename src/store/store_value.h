@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Value framing for the store: every value LevelDB holds carries a small
  * header (magic, format version, payload length, the revision of the batch

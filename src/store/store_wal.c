@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The log reader of store_wal.h. A LevelDB log is a sequence of 32 KiB
  * blocks of records, each with a header: the masked CRC-32C of its type

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * LevelDB's write-ahead logs read on our own for the repair. LevelDB's
  * repair replays a log without verifying its records' checksums, so the

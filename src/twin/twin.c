@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device twin. Devices (devices.kubeedge.io v1alpha1) whose node
  * selector picks this node are its members; the reflectors keep them, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device twin, as KubeEdge's edge core keeps it: the Devices bound to
  * this node (from the store), the desired and reported value of each of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device twin's documents: checking what devices send (a bounded JSON
  * object; twin updates with string values of the property's type and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Inside the twin room: twin_topic.c names and parses the $hw/events/...
  * topics, twin_doc.c validates requests and builds payloads (pure code

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The KubeEdge event-bus topics of the device twin: the requests devices
  * and mappers send ($hw/events/node/<node>/membership/get and

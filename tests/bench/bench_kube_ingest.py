@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark of joining a cluster, run by hand (not in CI):
 
   make && tests/bench/bench_kube_ingest.py [--edgesite ./edgesite]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark of the local read API, run by hand (not in CI):
 
   apt-get install wrk nginx-light   # Debian's

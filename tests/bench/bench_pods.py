@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark of the pod lifecycle, run by hand (not in CI), as root:
 
   make && tests/bench/bench_pods.py [--edgesite build/debug/edgesite]

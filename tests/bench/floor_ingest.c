@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * floor_ingest: the machine's floor for bench_kube_ingest.py, the least
  * work that ingesting apiserver answers into LevelDB can cost: it parses

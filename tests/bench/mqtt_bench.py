@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark of the embedded MQTT broker against Debian's mosquitto, by
 hand (not part of the test suite):
 

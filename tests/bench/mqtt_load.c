@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mqtt_load: the client side of the MQTT benchmark (tests/bench/
  * mqtt_bench.py runs it against the embedded broker and mosquitto). One

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer harness of the local read API as a client reaches it: the
  * input is what a client writes on a TCP connection (one or more HTTP/1.1

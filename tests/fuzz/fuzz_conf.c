@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer harness of edgeSite.yaml as the operator (or a tool writing
  * it) hands it over: the input is the file, loaded through the option

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer harness of the CRI client's HTTP/2 side (cri_h2.c, nghttp2),
  * fed what a runtime sends on the socket: a cri_h2 connects to a unix

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer harness of what the container runtime answers, below gRPC:
  * the first byte picks the reply type of a CRI call, the rest is the

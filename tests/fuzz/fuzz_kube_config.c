@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer harness of the kubeconfig reader (kube_config.c, libyaml
  * through yamldoc.c): the input is the kubeconfig file, written to a

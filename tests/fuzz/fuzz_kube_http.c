@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer harness of the apiserver client's HTTP/1.1 response parser
  * (kube_http_parse.c), fed the bytes a server sends. The first byte picks

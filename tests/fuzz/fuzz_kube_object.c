@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer harness of list and watch JSON as the reflectors take it into
  * the store (kube_object.c). The first byte picks the reflector's scope

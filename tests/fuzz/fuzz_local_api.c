@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer harness of what clients and the store hand the local read
  * API's pure parsers: the input, split at its first NUL, is a label

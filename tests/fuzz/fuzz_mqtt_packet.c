@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer harness of the MQTT packet decoder, fed a byte stream as the
  * broker reads one: framed with a 64 KiB limit, each whole packet

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer harness of what a pod brings from its manifest or from the
  * apiserver: the input is a manifest (YAML or JSON) that goes through the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer harness of what the store reads back from disk: the input is
  * a value as LevelDB returns it, which a damaged disk may have changed.

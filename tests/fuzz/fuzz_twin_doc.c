@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer harness of what a device sends the twin: the input is a twin
  * update payload, checked against a twin of known properties and, when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Corpus replay for make check: linked with one libFuzzer harness instead
  * of libFuzzer, so the harnesses build with gcc. Feeds every regular file

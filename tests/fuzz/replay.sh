@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # make check: replays each fuzz harness's corpus (tests/fuzz/corpus/<name>)
 # through tests/fuzz/replay_<name>, built with whatever compiler the build
 # uses (under ASan too when configured with --enable-asan). Fails when a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared fixtures for the integration tests: start the built edgesite on a
 free loopback port with a generated config and a temporary state directory,
 and talk to its local endpoint. The fixtures of the outside world

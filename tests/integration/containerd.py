@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A private containerd for the CRI and pod tests: Debian's containerd 1.6
 with runc and the CNI plugins, run as root with its config, root, state,
 socket and runc state in a temporary folder, never the system's.

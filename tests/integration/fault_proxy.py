@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A fault proxy for the failure tests: it sits between edgesite and the
 real kube-apiserver, terminates TLS with a certificate from the test CA and
 forwards each request over TLS with the node's client certificate, so the

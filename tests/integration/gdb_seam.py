@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Runs inside gdb, not pytest: kills edgesite exactly at the seam between
 "a pod status is computed" and "it is queued upstream".
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The one helper module of the integration tests, beside conftest.py (the
 edgesite fixtures) and the fixtures of the outside world (containerd.py,
 kube_cluster.py, fault_proxy.py): waiting for a condition (wait_for),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real client library against edgesite's local API: an informer of
 // @kubernetes/client-node (list, then watch from the list's
 // resourceVersion) on the pods of one namespace. Each event is printed as

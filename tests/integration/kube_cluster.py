@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A real Kubernetes control plane for the integration tests: etcd and
 kube-apiserver built from the pinned Go module in tests/kube/ (build.sh), run
 on free loopback ports in a temporary folder with certificates made by the

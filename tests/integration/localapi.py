@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers of the local read API tests (test_60_local_api_*.py): objects to
 plant in a stopped edgesite's store, a kubectl to point at the local API,
 and a raw watch reader."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """MQTT helpers for the external-broker and twin tests: Debian's mosquitto as the
 external broker on a free loopback port, and devices played by
 mosquitto_sub and mosquitto_pub (mosquitto-clients). Each object owns the

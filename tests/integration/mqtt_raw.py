@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers of the embedded broker's tests: a raw MQTT 3.1.1 client over a
 plain or TLS socket (to see every flag and to send broken packets), and
 wrappers around Debian's mosquitto_pub and mosquitto_sub (the real

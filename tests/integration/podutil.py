@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers of the pod tests (test_7[5-9]_pod_*.py, test_8[1-9]_pod_*.py): the edgeSite.yaml lines
 that point edgesite at the containerd fixture, static manifests written
 atomically, the pod status edgesite logs at debug level whenever it stores

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reads and writes edgesite's LevelDB store from a test while edgesite is
 stopped, with the value framing of src/store/store_value.c. Version 1:
 magic 0xe5, version 1, payload length (u32 BE), CRC-32C over those six

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The daemon: options, configuration checks, signals, systemd
 notification, the state directory lock."""
 import glob

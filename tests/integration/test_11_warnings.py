@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Warnings an operator needs, told the same way by `edgesite -n` and at
 startup, never fatal: secrets others can read, a state directory open to
 others, insecure-skip-tls-verify, the internal broker letting anonymous

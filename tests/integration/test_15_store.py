@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The store as seen from outside: content survives restarts and a clean
 stop, damaged values are reported and skipped, the revision persists."""
 import json

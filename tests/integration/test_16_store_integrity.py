@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Store integrity: a damaged store is never shrunk or replaced without a
 word. A flipped bit in LevelDB's log and a lost CURRENT refuse the start
 and leave every file in place; `edgesite --repair` recovers what can be

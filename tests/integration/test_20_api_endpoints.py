@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The local endpoint's own pages (src/api/): /healthz, /livez, /readyz,
 /metrics, /debug/config, /debug/store, Kubernetes Status errors, and the
 limits that keep a bad or idle client from hurting anyone else."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The apiserver client (src/kube/kube_http.c, kube_config.c) through the
 kube_fetch test program, against a small HTTP/HTTPS server written here:
 plain and TLS requests, CA verification, client certificates, bearer tokens,

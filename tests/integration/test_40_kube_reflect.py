@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The reflectors against a real apiserver: the node's pods (and only
 those) land in the store and leave it when deleted; the configmaps and
 secrets a pod references are followed, one object at a time, and dropped

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The reflectors against a scripted apiserver written here (plain HTTP on
 loopback, no cluster needed): a paged list, a watch whose malformed lines
 are logged with the resource and skipped while the stream goes on, a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every fault of the fault proxy (fault_proxy.py) between edgesite and the
 real kube-apiserver, survived with the store intact: all connections
 dropped (the watch resumes, no relist), a stall (the loop keeps serving),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Offline is a normal state: a wrong CA is refused with one clear log line
 and /readyz?verbose tells why kube is disconnected; an edgesite restarted
 while the apiserver is down (the fault proxy stops listening) serves its

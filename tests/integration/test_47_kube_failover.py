@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Failover between two kube-apiservers on the same etcd: edgesite is given
 both URLs in controller.kube.master (and the node's kubeconfig for its
 credentials), joins through the first, and when that one stops carries on

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Retries of an unreachable apiserver back off but are never more than
 30 s apart: the fault proxy hangs up on every request for a minute, and the
 gaps between the attempts of each request (each reflector's list, the Node

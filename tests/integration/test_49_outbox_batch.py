@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The road upstream goes through the store: a pod's status (p/) and its
 outbox record (x/pods/<ns>/<name>/status) are written in one batch. With
 the apiserver cut off (the fault proxy stops listening) and pods changing

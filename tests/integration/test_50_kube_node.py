@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Node registration, node status, the Lease and the outbox against a real
 kube-apiserver under Node,RBAC authorization and NodeRestriction (the
 kube_cluster fixture), with edgesite holding a node's credentials exactly as

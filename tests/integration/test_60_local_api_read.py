@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The local Kubernetes read API served from the store, with no cluster at
 all: objects planted in the store while edgesite is stopped are what real
 kubectl sees (get pods -A, one pod as YAML, label and field selectors,

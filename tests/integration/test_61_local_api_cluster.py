@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The local read API of an edgesite joined to a real kube-apiserver: pods
 created for the node land in the store through the reflectors and reach
 real kubectl (get, get -w seeing an update) and a real client library (an

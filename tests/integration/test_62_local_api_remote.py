@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Who may connect to the local read API. Listening beyond loopback without
 TLS and a bearer token refuses to start and says why. With them, in a
 network namespace of the test's own (so the address, 192.0.2.1, is not a

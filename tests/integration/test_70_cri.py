@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The CRI client (src/cri/) against a real containerd 1.6 and runc, driven
 through tests/unit/cri_call (one line per call: "<op> <CODE> [details]"):
 Version, images, a sandbox and a busybox container with ExecSync and a

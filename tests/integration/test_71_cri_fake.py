@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The CRI client against a scripted gRPC server that speaks raw HTTP/2
 frames (standard library only), for what a real containerd never sends:
 bad status lines, missing trailers, compressed or oversized or undecodable

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The runtime version CRI reports reaches the Node: with a real
 kube-apiserver (kube_cluster) and a real containerd (containerd),
 node.status.nodeInfo.containerRuntimeVersion becomes what Version said,

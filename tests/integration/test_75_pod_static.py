@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Static pods from the manifest folder, with no cluster, against a real
 containerd and runc: the quick start's demo (busybox httpd on a hostPort
 reached over HTTP) and the status edgesite computes for it, a changed file

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What a pod spec becomes inside its containers, against a real
 containerd: init containers in order sharing an emptyDir, env values with
 $(VAR) expansion, fieldRef and resourceFieldRef, a downwardAPI volume, a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Restarts and probes against a real containerd: a crashing container
 restarted with the kubelet's back-off (at once, then 10 s, then 20 s) and
 shown as CrashLoopBackOff; restart policies Never and OnFailure finishing

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Termination against a real containerd: a container that ignores SIGTERM
 is killed when the pod's grace period ends (not before), one that exits on
 SIGTERM goes at once, a preStop hook runs before the stop; an orphan (a

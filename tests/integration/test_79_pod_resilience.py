@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Pods survive what happens around them, against a real containerd:
 containerd restarted mid-run (the pods keep their containers, a pod added
 meanwhile starts once it is back) and edgesite killed with SIGKILL at

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The real control plane the kube tests run against (kube_cluster.py):
 its version, Node authorization with NodeRestriction for a node's
 credentials, the KubeEdge CRDs, an apiserver restart, and etcd compaction.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Cluster pods against a real kube-apiserver (kube_cluster) and a real
 containerd: a pod created with kubectl for the node runs and its status
 (phase, conditions, container statuses, IPs) and events reach the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The embedded MQTT broker with real clients (mosquitto_pub and
 mosquitto_sub): QoS 0, 1 and 2 both ways, wildcards and the '$' rule,
 overlapping subscriptions delivered once at the highest QoS, retained

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Sessions of the embedded broker: session present, persistent sessions
 queueing QoS 1 and 2 for clients that are away (bounded by
 session-queue-size), the in-flight limit, redelivery with DUP (and PUBREL)

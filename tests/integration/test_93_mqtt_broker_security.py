@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Access to the embedded broker: users from a mosquitto_passwd file
 (including a line the real mosquitto_passwd wrote), anonymous clients,
 the ACL in mosquitto's acl_file format (SUBACK 0x80, dropped publishes,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The strict decoder of the embedded broker: a malformed packet, a bad
 remaining length, a packet over mqtt.max-packet-size, an invalid UTF-8 or
 wildcard topic, or a protocol violation closes that client alone, with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The external broker (mqtt.mode 2): Debian's mosquitto on a free loopback
 port. edgesite connects in the background, restores its subscriptions
 after the broker restarts, and never blocks its loop on the broker: with

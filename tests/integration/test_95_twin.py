@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The device twin on the external broker (mqtt.mode 2), standalone: the
 Device and DeviceModel objects are written into the store while edgesite
 is stopped (as the reflectors would have), devices are mosquitto_pub and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """mqtt.mode 1: the embedded broker and the external one (Debian's
 mosquitto) side by side. What a device publishes on one broker under the
 event-bus topics reaches the devices on the other exactly once and never

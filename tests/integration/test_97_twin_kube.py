@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The device twin against the real apiserver (kube_cluster): Devices and
 DeviceModels come from the reflectors, a node's membership follows the
 node selector, the cloud's desired values become deltas, and what devices

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the real kube-apiserver and etcd (and, on request, kubelet and
 # kubectl) that the integration tests run against, from the Go module in this
 # folder, into a cache folder named for the versions go.mod pins:

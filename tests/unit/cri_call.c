@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cri_call: runs a sequence of CRI calls through the cri room, for the
  * integration tests (tests/integration/test_70_cri.py). Operations are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kube_fetch: one apiserver request through the kube client, for the
  * integration tests. Prints "status N" (and "retry_after_ms N" when the

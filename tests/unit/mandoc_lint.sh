@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Lints the man pages with mandoc; style notes are allowed, warnings are not.
 set -e
 top=${top_srcdir:-.}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Back-off: doubling, cap, jitter bounds, reset after a stable period. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Configuration loading: every fixture of tests/conf/good loads (with
  * exactly the warnings of its .expect file, if any) and every one of

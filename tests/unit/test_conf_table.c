@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The option table against its documents: no path or alias twice, sane
  * rows, every key described in man/edgeSite.yaml.5 (and nothing else), and

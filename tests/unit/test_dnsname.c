@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The name rules, with the good and bad values of Kubernetes' own tests of
  * IsDNS1123Label and IsDNS1123Subdomain, plus the store-key segment rule.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * JSON helpers: bounded parsing (size before parse, no trailing garbage),
  * dotted paths, integer checks, metav1.Status and string quoting. Edge-case

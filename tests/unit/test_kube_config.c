@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The kubeconfig walk: the current context to its cluster and user, the
  * inline and file credentials, and the messages of what is wrong, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The /metrics writer: families and their samples in the text format,
  * escaping of label values and help text, histograms, special floats, and

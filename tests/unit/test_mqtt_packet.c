@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The MQTT packet codec: every file of tests/unit/data/mqtt/ is a packet
  * in hex with the expected outcome ("# expect: ok TYPE" or "# expect:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MQTT topics: UTF-8 rules, names and filters, matching (with the
  * specification's examples and the '$' rule), the ACL covering test, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Container environments: values, $(VAR) expansion, fieldRef,
  * resourceFieldRef, configmap and secret keys (optional or not), envFrom

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Static pod manifests: YAML and JSON into cJSON, types, limits, errors. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pod planner, table-driven, modelled on what a kubelet's
  * computePodActions decides (kuberuntime_manager.go and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a pod spec means: quantities, QoS classes, cgroup parents, Linux
  * resources and OOM scores, DNS, hostnames, image references, pull

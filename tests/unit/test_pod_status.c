@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Pod status from observed containers: phases for each restart policy,
  * init containers, waiting reasons, last states, conditions with stable

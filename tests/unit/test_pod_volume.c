@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Pod volumes in a temporary directory: the atomic writer (create,
  * unchanged, update with a link swap, removal of keys), configMap, secret

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The read API's pure parts: label and field selectors (parse, reject,
  * match) and the object text scanner that finds members and writes an

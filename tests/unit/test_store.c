@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store: put/get/delete, batches, prefix scans and paging, the
  * revision, each value's revision and the change log, change delivery on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Damage found while running (store_damage.h): LevelDB's error texts told
  * apart and the damaged file found in them; one log line per file however

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store's key builders (store_keys.h): every family's keys exactly as
  * existing state directories hold them, prefixes that cover their keys and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The outbox key family: every builder's target, method, path and body
  * as committed in a batch, the record parser (and what it refuses), names

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The log reader of the repair (store_wal.h), on logs built here in
  * LevelDB's format: sound records clear their keys, damaged ones make

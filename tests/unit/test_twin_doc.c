@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device twin's documents and topics: request checks (types, versions,
  * shapes), applying updates (values, versions, result and document),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A minimal unit test harness: CHECK records a failure with file:line and
  * goes on; unit_done() prints "N passed, N failed" and returns the exit

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command etcd is upstream's etcd server main, at the etcd version that the
 // pinned Kubernetes module graph selects.
 package main

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command kube-apiserver is upstream's kube-apiserver main, built from the
 // pinned k8s.io/kubernetes module for the integration tests.
 package main

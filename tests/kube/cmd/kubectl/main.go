@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command kubectl is upstream's kubectl main at the pinned version, built
 // only when build.sh is given --with-kubectl (the tests prefer the
 // machine's kubectl when it works).

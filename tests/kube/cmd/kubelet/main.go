@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command kubelet is upstream's kubelet main, built from the pinned
 // k8s.io/kubernetes module only when build.sh is given --with-kubelet.
 package main

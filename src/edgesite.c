@@ -316,6 +316,7 @@ edgesite_start(struct edgesite *es)
 	if ((es->mqtt = mqtt_new(es->base, es->conf, es->store, &es->node,
 	    &errstr)) == NULL)
 		fatalx("mqtt: %s", errstr);
+	api_metrics_add(es->api, "log", log_metrics, NULL);
 	api_metrics_add(es->api, "store", store_metrics, es->store);
 	api_metrics_add(es->api, "mqtt", mqtt_metrics, es->mqtt);
 	if ((es->cri = cri_new(es->base, es->conf, &errstr)) == NULL)

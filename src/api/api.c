@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,12 +47,13 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 
-#define API_BACKLOG		128
+#define API_BACKLOG		1024	/* the kernel caps it at somaxconn */
 #define API_LINGER_SECS		2		/* after an error reply */
 #define API_LINGER_MAX		(4u * 1024 * 1024)	/* bytes discarded */
 #define API_LABEL_KUBE		"kube"		/* metrics: the read API */
 #define API_MAX_WRITE		(256u * 1024)	/* bytes per write call */
 #define API_PEER_MAX		(INET6_ADDRSTRLEN + 16)
+#define API_SHED_GRACE_MS	250	/* a new client's time to speak */
 
 static const struct api_route {
 	const char	*path;		/* also the metrics label */
@@ -65,11 +67,23 @@ static const struct api_route {
 	{ "/debug/store",	api_debug_store },
 };
 
+/* Where a connection is between requests, for its timer. */
+enum api_conn_state {
+	API_CONN_WAIT,		/* for a whole request: header-timeout */
+	API_CONN_BUSY,		/* answering it: no timer of ours */
+	API_CONN_IDLE,		/* for the next request: idle-timeout */
+};
+
 /* One client connection, for its limits and so api_free can end it. */
 struct api_conn {
 	struct api		*api;
 	evhtp_connection_t	*c;
 	struct event		 kick;		/* pipelined request waiting */
+	struct event		 tmo;		/* header or idle timeout */
+	enum api_conn_state	 state;
+	struct api_peer		*peer;
+	int			 reserved;	/* API_DROP_PEER, _FULL or 0 */
+	uint64_t		 since;		/* accepted, ms */
 	size_t			 nheaders;
 	size_t			 header_bytes;
 	int			 reject;	/* code to answer, or 0 */
@@ -101,6 +115,25 @@ struct api_req {
 };
 
 static char	api_errbuf[256];
+
+static const char *const api_drop_text[API_DROP_MAX] = {
+	[API_DROP_REFUSED] = "no connection slot left, refused",
+	[API_DROP_SHED] = "oldest waiting connection closed for a new one",
+	[API_DROP_PEER] = "over its address's connection share, answered 503",
+	[API_DROP_FULL] = "every connection slot taken, answered 503",
+	[API_DROP_HEADER] = "no whole request within header-timeout, closed",
+	[API_DROP_IDLE] = "no next request within idle-timeout, closed",
+};
+
+/* The metrics label of each reason. */
+const char *const api_drop_label[API_DROP_MAX] = {
+	[API_DROP_REFUSED] = "refused",
+	[API_DROP_SHED] = "shed",
+	[API_DROP_PEER] = "peer_limit",
+	[API_DROP_FULL] = "full",
+	[API_DROP_HEADER] = "header_timeout",
+	[API_DROP_IDLE] = "idle_timeout",
+};
 
 static void	api_reject_close(struct api_reject *);
 
@@ -225,14 +258,14 @@ api_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
 }
 
 /*
- * How many clients we let in: a share of the descriptors we may open,
+ * How many clients the descriptors allow: all we may open but a spare,
  * after raising the soft limit to the hard one (watchers are many).
  */
 static size_t
-api_max_conns(void)
+api_fd_cap(void)
 {
 	struct rlimit	rl;
-	size_t		n = API_MAX_CONNS;
+	size_t		n = SIZE_MAX;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -243,8 +276,8 @@ api_max_conns(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
 		if (rl.rlim_cur < 256)
 			return 64;
-		if (rl.rlim_cur - 128 < n)
-			n = rl.rlim_cur - 128;
+		if (rl.rlim_cur - API_FD_SPARE < n)
+			n = rl.rlim_cur - API_FD_SPARE;
 	}
 	return n;
 }
@@ -385,6 +418,210 @@ api_peer(evhtp_connection_t *c, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Counts a dropped or refused connection and logs it, at most once a
+ * second for each reason with how many went unlogged since.
+ */
+static void
+api_drop(struct api *api, enum api_drop why, evhtp_connection_t *c)
+{
+	uint64_t	now = clock_mono_ms(), quiet;
+	char		peer[API_PEER_MAX];
+
+	api->drops[why]++;
+	if (api->drop_logged[why] != 0 && now - api->drop_logged[why] < 1000) {
+		api->drop_quiet[why]++;
+		return;
+	}
+	quiet = api->drop_quiet[why];
+	api->drop_logged[why] = now != 0 ? now : 1;
+	api->drop_quiet[why] = 0;
+	api_peer(c, peer, sizeof(peer));
+	if (why == API_DROP_IDLE)
+		log_debug("api: %s: %s", peer, api_drop_text[why]);
+	else if (why == API_DROP_HEADER)
+		log_info("api: %s: %s (%llu more not logged)", peer,
+		    api_drop_text[why], (unsigned long long)quiet);
+	else
+		log_warnx("api: %s: %s (%llu more not logged)", peer,
+		    api_drop_text[why], (unsigned long long)quiet);
+}
+
+/* The address of a connection's client as a peer key. */
+static void
+api_peer_key(evhtp_connection_t *c, uint8_t key[API_PEER_KEY])
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)c->saddr;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)c->saddr;
+
+	memset(key, 0, API_PEER_KEY);
+	if (c->saddr == NULL)
+		return;
+	key[0] = (uint8_t)c->saddr->sa_family;
+	if (c->saddr->sa_family == AF_INET)
+		memcpy(key + 1, &sin->sin_addr, sizeof(sin->sin_addr));
+	else if (c->saddr->sa_family == AF_INET6)
+		memcpy(key + 1, &sin6->sin6_addr, sizeof(sin6->sin6_addr));
+}
+
+/* Arms the connection's timer for state: a whole request, or the next. */
+static void
+api_conn_wait(struct api_conn *ac, enum api_conn_state state)
+{
+	const struct conf	*conf = ac->api->conf;
+
+	ac->state = state;
+	if (state == API_CONN_BUSY)
+		evtimer_del(&ac->tmo);
+	else
+		clock_timer_add(&ac->tmo, (uint64_t)(state == API_CONN_WAIT ?
+		    conf->api_header_timeout_ms : conf->api_idle_timeout_ms));
+}
+
+/* Too slow or idle too long: count, log and close (the fini hook frees). */
+static void
+api_conn_tmo_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_conn	*ac = arg;
+
+	(void)fd;
+	(void)what;
+	api_drop(ac->api, ac->state == API_CONN_WAIT ? API_DROP_HEADER :
+	    API_DROP_IDLE, ac->c);
+	evhtp_connection_free(ac->c);
+}
+
+/* Unlinks a connection from its list, peer and slot count; frees it. */
+static void
+api_conn_forget(struct api_conn *ac)
+{
+	struct api	*api = ac->api;
+
+	if (ac->reserved) {
+		TAILQ_REMOVE(&api->reserved, ac, entry);
+		api->nreserved--;
+	} else {
+		TAILQ_REMOVE(&api->conns, ac, entry);
+		api->nconns--;
+	}
+	api_peers_unref(api->peers, ac->peer);
+	evtimer_del(&ac->kick);
+	evtimer_del(&ac->tmo);
+	free(ac);
+}
+
+/*
+ * Whether the client sent a probe's request line we have not read yet: a
+ * probe's request may wait in the socket while a burst of new clients is
+ * accepted before it is read. Once read it is ours: a whole request is
+ * answered at once, and a slow one gets no protection from this.
+ */
+static int
+api_conn_probe_pending(struct api_conn *ac)
+{
+	static const char *const probes[] = { "GET /healthz", "GET /livez",
+	    "GET /readyz", "HEAD /healthz", "HEAD /livez", "HEAD /readyz" };
+	evhtp_connection_t	*c = ac->c;
+	char			 buf[16];
+	ssize_t			 n;
+	size_t			 i, len;
+
+	if (c->bev == NULL)
+		return 0;
+	if ((n = evbuffer_copyout(bufferevent_get_input(c->bev), buf,
+	    sizeof(buf))) <= 0)
+		n = recv(bufferevent_getfd(c->bev), buf, sizeof(buf),
+		    MSG_PEEK | MSG_DONTWAIT);
+	for (i = 0; n > 0 && i < sizeof(probes) / sizeof(probes[0]); i++) {
+		len = strlen(probes[i]);
+		if ((size_t)n > len && memcmp(buf, probes[i], len) == 0 &&
+		    (buf[len] == ' ' || buf[len] == '?'))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether a connection may be shed: idle after an answer, or waiting for
+ * a request it started slowly or has not begun within API_SHED_GRACE_MS
+ * (a probe speaks at once, even from a loaded machine).
+ */
+static int
+api_conn_sheddable(struct api_conn *ac, uint64_t now)
+{
+	if (ac->state == API_CONN_BUSY || api_conn_probe_pending(ac))
+		return 0;
+	return ac->state == API_CONN_IDLE || ac->c->request != NULL ||
+	    now - ac->since >= API_SHED_GRACE_MS;
+}
+
+/* The oldest connection from ac on that may be shed, or NULL. */
+static struct api_conn *
+api_conn_oldest_waiting(struct api_conn *ac)
+{
+	uint64_t	now = clock_mono_ms();
+
+	for (; ac != NULL; ac = TAILQ_NEXT(ac, entry))
+		if (api_conn_sheddable(ac, now))
+			return ac;
+	return NULL;
+}
+
+/*
+ * Closes the oldest connection waiting for a request on a reserved slot,
+ * or with anywhere set on a general one too, but never one answering or
+ * with a probe's request unread. -1 when there is none.
+ */
+static int
+api_conn_shed(struct api *api, int anywhere)
+{
+	struct api_conn	*ac;
+
+	if ((ac = api_conn_oldest_waiting(TAILQ_FIRST(&api->reserved))) ==
+	    NULL && (!anywhere || (ac = api_conn_oldest_waiting(
+	    TAILQ_FIRST(&api->conns))) == NULL))
+		return -1;
+	api_drop(api, API_DROP_SHED, ac->c);
+	evhtp_connection_free(ac->c);
+	return 0;
+}
+
+/*
+ * Back to reserved-connections on the reserved slots, oldest first. Runs
+ * a loop turn after the accepts that went over, once the clients accepted
+ * then had their request read: a probe among a burst of new connections
+ * is answering by now and is kept, as is one yet to speak for a while.
+ */
+static void
+api_conn_shed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api	*api = arg;
+
+	(void)fd;
+	(void)what;
+	while (api->nreserved > (size_t)api->conf->api_reserved_conns) {
+		if (api_conn_shed(api, 0) == -1) {
+			/* new ones yet to speak: look again */
+			clock_timer_add(&api->shed_ev, API_SHED_GRACE_MS / 5);
+			break;
+		}
+	}
+}
+
+/* The general slots: the configured ones, as far as descriptors allow. */
+static size_t
+api_conn_limit(const struct api *api)
+{
+	size_t	max = (size_t)api->conf->api_max_conns;
+	size_t	res = (size_t)api->conf->api_reserved_conns;
+
+	if (api->fdcap < res + 16)
+		return 16;
+	if (api->fdcap - res < max)
+		max = api->fdcap - res;
+	return max;
+}
+
 /* Why libevhtp gave up on a connection, as an HTTP code and message. */
 static int
 api_conn_error(struct api_conn *ac, const char **why)
@@ -431,11 +668,8 @@ api_conn_fini_cb(evhtp_connection_t *c, void *arg)
 	char			 peer[API_PEER_MAX];
 	int			 code;
 
-	TAILQ_REMOVE(&api->conns, ac, entry);
-	api->nconns--;
 	code = api_conn_error(ac, &why);
-	evtimer_del(&ac->kick);
-	free(ac);
+	api_conn_forget(ac);
 	if (code == 0 || c->bev == NULL)
 		return EVHTP_RES_OK;
 	if (c->request != NULL && c->request->uri != NULL &&
@@ -458,6 +692,8 @@ api_headers_start_cb(evhtp_request_t *r, void *arg)
 	(void)r;
 	ac->nheaders = 0;
 	ac->header_bytes = 0;
+	if (ac->state == API_CONN_IDLE)
+		api_conn_wait(ac, API_CONN_WAIT);
 	return EVHTP_RES_OK;
 }
 
@@ -517,36 +753,80 @@ api_conn_write_cb(evhtp_connection_t *c, void *arg)
 {
 	struct api_conn	*ac = arg;
 
+	/* the answer is out whole (not a chunk of it): wait for the next */
+	if (ac->state == API_CONN_BUSY && (c->request == NULL ||
+	    (c->request->flags & EVHTP_REQ_FLAG_FINISHED) != 0))
+		api_conn_wait(ac, API_CONN_IDLE);
 	if (c->bev != NULL &&
 	    evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
 		clock_timer_add(&ac->kick, 0);
 	return EVHTP_RES_OK;
 }
 
-/* A new client: count it, refuse it over the limit, hook its requests. */
+/*
+ * Which slot a new client gets: a general one while its address is within
+ * its share and one is free, else a reserved one (health probes only).
+ * When those are taken too the oldest waiting one is closed on the next
+ * loop turn (api_conn_shed_cb), at once when out of descriptors. 0, or -1
+ * to refuse it.
+ */
+static int
+api_conn_slot(struct api *api, struct api_peer *peer, int *reserved)
+{
+	const struct conf	*conf = api->conf;
+
+	*reserved = 0;
+	if (api_peer_conns(peer) > (size_t)conf->api_max_conns_peer)
+		*reserved = API_DROP_PEER;
+	else if (api->nconns + api->nstreams >= api_conn_limit(api))
+		*reserved = API_DROP_FULL;
+	else
+		return 0;
+	if (api->nreserved >= (size_t)conf->api_reserved_conns)
+		clock_timer_add(&api->shed_ev, 0);
+	/* Over the reserved slots for a turn, as far as descriptors allow. */
+	if (api->nconns + api->nreserved + api->nstreams < api->fdcap ||
+	    api_conn_shed(api, 1) == 0)
+		return 0;
+	return -1;
+}
+
+/* A new client: give it a slot or refuse it, hook its requests. */
 static evhtp_res
 api_accept_cb(evhtp_connection_t *c, void *arg)
 {
 	struct api	*api = arg;
 	struct api_conn	*ac;
+	struct api_peer	*peer;
+	uint8_t		 key[API_PEER_KEY];
+	int		 reserved;
 
-	if (api->nconns + api->nstreams >= api->maxconns) {
-		if (!api->full)
-			log_warnx("api: %zu connections open, refusing more "
-			    "until one closes", api->nconns + api->nstreams);
-		api->full = 1;
+	api_peer_key(c, key);
+	peer = api_peers_ref(api->peers, key);
+	if (api_conn_slot(api, peer, &reserved) == -1) {
+		api_peers_unref(api->peers, peer);
+		api_drop(api, API_DROP_REFUSED, c);
 		return EVHTP_RES_ERROR;
 	}
-	api->full = 0;
 	ac = xcalloc(1, sizeof(*ac));
 	ac->api = api;
 	ac->c = c;
+	ac->peer = peer;
+	ac->reserved = reserved;
+	ac->since = clock_mono_ms();
 	evtimer_assign(&ac->kick, api->base, api_conn_kick_cb, ac);
+	evtimer_assign(&ac->tmo, api->base, api_conn_tmo_cb, ac);
 	/* a list is large: hand the kernel more than libevent's 16 KiB a turn */
 	if (c->bev != NULL)
 		bufferevent_set_max_single_write(c->bev, API_MAX_WRITE);
-	TAILQ_INSERT_TAIL(&api->conns, ac, entry);
-	api->nconns++;
+	if (reserved) {
+		TAILQ_INSERT_TAIL(&api->reserved, ac, entry);
+		api->nreserved++;
+	} else {
+		TAILQ_INSERT_TAIL(&api->conns, ac, entry);
+		api->nconns++;
+	}
+	api_conn_wait(ac, API_CONN_WAIT);
 	evhtp_connection_set_hook(c, evhtp_hook_on_connection_fini,
 	    (evhtp_hook)api_conn_fini_cb, ac);
 	evhtp_connection_set_hook(c, evhtp_hook_on_headers_start,
@@ -774,10 +1054,7 @@ api_reply_detach(struct api_req *req, int code, const char *ctype)
 	 * the connection here. libevhtp frees its part when this request
 	 * callback returns.
 	 */
-	TAILQ_REMOVE(&req->api->conns, ac, entry);
-	req->api->nconns--;
-	evtimer_del(&ac->kick);
-	free(ac);
+	api_conn_forget(ac);
 	bev = evhtp_connection_take_ownership(c);
 	req->replied = 1;
 	bufferevent_set_timeouts(bev, NULL, NULL);
@@ -790,6 +1067,14 @@ api_reply_detach(struct api_req *req, int code, const char *ctype)
 	log_trace(LOG_SUB_API, "api: %s: streaming %s", api_req_peer(req),
 	    req->label);
 	return bev;
+}
+
+/* Whether path is a health probe's, open to all and on reserved slots. */
+static int
+api_path_health(const char *path)
+{
+	return strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0 ||
+	    strcmp(path, "/readyz") == 0;
 }
 
 /* Whether the connection's client is on a loopback address. */
@@ -830,9 +1115,7 @@ api_req_allowed(struct api_req *req)
 	const char	*auth;
 
 	if (!req->api->remote || api_conn_local(req->r->conn) ||
-	    strcmp(req->path, "/healthz") == 0 ||
-	    strcmp(req->path, "/livez") == 0 ||
-	    strcmp(req->path, "/readyz") == 0)
+	    api_path_health(req->path))
 		return 1;
 	auth = api_req_get_header(req, "Authorization");
 	return auth != NULL && req->api->token != NULL &&
@@ -864,6 +1147,36 @@ api_method_of(evhtp_request_t *r)
 	default:
 		return API_METHOD_OTHER;
 	}
+}
+
+/*
+ * A whole request came: the connection's timer stops while we answer. On
+ * a reserved slot only a probe is answered, and the connection then
+ * closes. 0 to go on, -1 when answered 503 here.
+ */
+static int
+api_request_slot(struct api_req *req)
+{
+	evhtp_connection_t	*c = req->r->conn;
+	struct api_conn		*ac;
+	char			 buf[160];
+
+	if (c == NULL || c->hooks == NULL ||
+	    (ac = c->hooks->on_connection_fini_arg) == NULL)
+		return 0;
+	api_conn_wait(ac, API_CONN_BUSY);
+	if (!ac->reserved)
+		return 0;
+	evhtp_request_set_keepalive(req->r, 0);
+	if (api_path_health(req->path))
+		return 0;
+	api_drop(req->api, (enum api_drop)ac->reserved, c);
+	api_req_header(req, "Retry-After", "1");
+	snprintf(buf, sizeof(buf), "%s, try again later",
+	    ac->reserved == API_DROP_PEER ? "too many connections from this "
+	    "address" : "too many connections");
+	api_reply_status(req, 503, "ServiceUnavailable", buf);
+	return -1;
 }
 
 /* Every complete request: route by path, check the method, answer. */
@@ -901,6 +1214,8 @@ api_request_cb(evhtp_request_t *r, void *arg)
 	if (r->uri != NULL && r->uri->path != NULL &&
 	    r->uri->path->full != NULL)
 		req.path = r->uri->path->full;
+	if (api_request_slot(&req) == -1)
+		goto out;
 	raw = r->uri != NULL ? (const char *)r->uri->query_raw : NULL;
 	if (!api_version_ok(r)) {
 		log_debug("api: %s: not HTTP/1.0 or 1.1, answering 505",
@@ -1087,14 +1402,18 @@ api_new(struct event_base *base, const struct conf *conf,
     struct store *store, const char **errstr)
 {
 	struct api	*api;
-	struct timeval	 idle = { API_IDLE_TIMEOUT, 0 };
+	struct timeval	 idle;
+	int64_t		 ms;
 
 	api = xcalloc(1, sizeof(*api));
 	api->base = base;
 	api->conf = conf;
 	api->store = store;
-	api->maxconns = api_max_conns();
+	api->fdcap = api_fd_cap();
+	api->peers = api_peers_new();
 	TAILQ_INIT(&api->conns);
+	TAILQ_INIT(&api->reserved);
+	evtimer_assign(&api->shed_ev, base, api_conn_shed_cb, api);
 	TAILQ_INIT(&api->rejects);
 	TAILQ_INIT(&api->streams);
 	if ((api->htp = evhtp_new(base, api)) == NULL) {
@@ -1106,6 +1425,11 @@ api_new(struct event_base *base, const struct conf *conf,
 	/* answers go out whole: Nagle would hold a reply's tail for an ACK */
 	evhtp_enable_flag(api->htp, EVHTP_FLAG_ENABLE_NODELAY);
 	evhtp_set_max_body_size(api->htp, API_MAX_BODY + 1);
+	/* a backstop: our own timers close slow and idle clients first */
+	ms = conf->api_idle_timeout_ms > conf->api_header_timeout_ms ?
+	    conf->api_idle_timeout_ms : conf->api_header_timeout_ms;
+	idle.tv_sec = (time_t)(ms / 1000) + 1;
+	idle.tv_usec = 0;
 	evhtp_set_timeouts(api->htp, &idle, &idle);
 	evhtp_set_post_accept_cb(api->htp, api_accept_cb, api);
 	evhtp_set_gencb(api->htp, api_request_cb, api);
@@ -1119,8 +1443,10 @@ api_new(struct event_base *base, const struct conf *conf,
 		return NULL;
 	}
 	api->listen = xstrdup(conf->api_listen);
-	log_debug("api: listening on %s, at most %zu clients", api->listen,
-	    api->maxconns);
+	log_stderr_capture();
+	log_debug("api: listening on %s, at most %zu clients and %lld for "
+	    "probes", api->listen, api_conn_limit(api),
+	    (long long)conf->api_reserved_conns);
 	return api;
 }
 
@@ -1153,6 +1479,8 @@ api_free(struct api *api)
 	/* The fini hook unlinks each connection as libevhtp frees it. */
 	while ((ac = TAILQ_FIRST(&api->conns)) != NULL)
 		evhtp_connection_free(ac->c);
+	while ((ac = TAILQ_FIRST(&api->reserved)) != NULL)
+		evhtp_connection_free(ac->c);
 	api_watch_hub_free(api->hub);
 	api_stream_close_all(api);
 	while ((rj = TAILQ_FIRST(&api->rejects)) != NULL) {
@@ -1165,7 +1493,9 @@ api_free(struct api *api)
 		evhtp_unbind_socket(api->htp);
 		evhtp_free(api->htp);
 	}
+	evtimer_del(&api->shed_ev);
 	api_metrics_free(api->metrics);
+	api_peers_free(api->peers);
 	xfree_secret(api->token);
 	free(api->listen);
 	free(api);

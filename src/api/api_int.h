@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <event2/event_struct.h>
+
 struct bufferevent;
 struct evbuffer;
 struct evhtp;
@@ -26,6 +28,8 @@ struct api_reject;
 struct api_metrics;
 struct api_stream;
 struct api_watch_hub;
+struct api_peer;
+struct api_peers;
 
 /* Limits on what a client may send. */
 #define API_MAX_BODY		(1024u * 1024)	/* request body */
@@ -33,12 +37,25 @@ struct api_watch_hub;
 #define API_MAX_HEADERS		64		/* header lines per request */
 #define API_MAX_HEADER_BYTES	(32u * 1024)	/* all header lines */
 #define API_MAX_ARGS		32		/* query arguments looked at */
-#define API_MAX_CONNS		4096		/* open client connections */
-#define API_IDLE_TIMEOUT	60		/* s without a byte read */
+#define API_FD_SPARE		128		/* descriptors kept from clients */
 #define API_TOKEN_MAX		4096		/* bearer token file */
 
 /* The label for any path that is not one of the routes. */
 #define API_LABEL_OTHER		"other"
+
+/* Why a client connection was closed or refused, for logs and metrics. */
+enum api_drop {
+	API_DROP_REFUSED,	/* no slot, none to shed */
+	API_DROP_SHED,		/* closed to make room for a probe */
+	API_DROP_PEER,		/* over its address's share: 503 */
+	API_DROP_FULL,		/* every general slot taken: 503 */
+	API_DROP_HEADER,	/* request not whole within header-timeout */
+	API_DROP_IDLE,		/* no next request within idle-timeout */
+	API_DROP_MAX,
+};
+
+/* The metrics label of each reason (api.c). */
+extern const char *const api_drop_label[API_DROP_MAX];
 
 struct api {
 	struct event_base	*base;
@@ -46,10 +63,16 @@ struct api {
 	struct store		*store;
 	struct evhtp		*htp;
 	char			*listen;	/* what we bound, for logs */
-	size_t			 nconns;
-	size_t			 maxconns;
-	int			 full;		/* refusing clients, logged */
-	TAILQ_HEAD(, api_conn)	 conns;
+	size_t			 nconns;	/* on general slots */
+	size_t			 nreserved;	/* on reserved slots */
+	size_t			 fdcap;		/* what descriptors allow */
+	TAILQ_HEAD(, api_conn)	 conns;		/* oldest first */
+	TAILQ_HEAD(, api_conn)	 reserved;	/* oldest first */
+	struct api_peers	*peers;
+	struct event		 shed_ev;	/* back to the reserved slots */
+	uint64_t		 drops[API_DROP_MAX];
+	uint64_t		 drop_logged[API_DROP_MAX]; /* ms, last line */
+	uint64_t		 drop_quiet[API_DROP_MAX];  /* since then */
 	TAILQ_HEAD(, api_reject) rejects;
 	TAILQ_HEAD(, api_stream) streams;
 	size_t			 nstreams;
@@ -137,6 +160,18 @@ int	 api_select_empty(const struct api_select *);
 int	 api_select_match(const struct api_select *, api_select_get_cb,
 	    void *arg);
 const char *api_select_equal(const struct api_select *, const char *key);
+
+/* api_peer.c: connections per client address, pure. */
+#define API_PEER_KEY		17	/* family byte, 16 address bytes */
+struct api_peers	*api_peers_new(void);
+void			 api_peers_free(struct api_peers *);
+/* The peer of key with one more connection; created at its first. */
+struct api_peer		*api_peers_ref(struct api_peers *, const uint8_t *key);
+/* One connection less; the peer is freed with its last. Accepts NULL. */
+void			 api_peers_unref(struct api_peers *, struct api_peer *);
+size_t			 api_peer_conns(const struct api_peer *);
+/* Peers holding a connection. */
+size_t			 api_peers_count(const struct api_peers *);
 
 /* api_kube.c: the kinds served and the request for them. */
 enum api_table_cols {

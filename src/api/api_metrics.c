@@ -282,6 +282,22 @@ api_metrics_process(struct metrics_out *out)
 		    (uint64_t)rl.rlim_cur);
 }
 
+/* The connections the endpoint closed or refused, by reason. */
+static void
+api_metrics_drops(struct metrics_out *out, struct api *api)
+{
+	const char	*name = "edgesite_http_connections_dropped_total";
+	const char	*labels[3] = { "reason", NULL, NULL };
+	size_t		 i;
+
+	metrics_family(out, name, METRICS_COUNTER, "Client connections of "
+	    "the local endpoint closed or refused by reason.");
+	for (i = 0; i < API_DROP_MAX; i++) {
+		labels[1] = api_drop_label[i];
+		metrics_u64(out, name, labels, api->drops[i]);
+	}
+}
+
 /* The local endpoint's own families. */
 static void
 api_metrics_http(struct metrics_out *out, struct api *api)
@@ -301,7 +317,12 @@ api_metrics_http(struct metrics_out *out, struct api *api)
 		metrics_u64(out, name, labels, m->counts[i].n);
 	}
 	metrics_gauge(out, "edgesite_http_open_connections",
-	    "Client connections open to the local endpoint.", api->nconns);
+	    "Client connections open to the local endpoint.", api->nconns +
+	    api->nreserved);
+	metrics_gauge(out, "edgesite_http_reserved_connections",
+	    "Client connections on the slots kept for health probes.",
+	    api->nreserved);
+	api_metrics_drops(out, api);
 }
 
 /* The event-loop lag histogram and its maximum. */

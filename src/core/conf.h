@@ -66,6 +66,11 @@ struct conf {
 	char		 *api_tls_key;
 	char		 *api_token_file;	/* bearer token, or empty */
 	int64_t		  api_watch_buffer;	/* bytes per watch */
+	int64_t		  api_max_conns;	/* client connections */
+	int64_t		  api_max_conns_peer;	/* from one address */
+	int64_t		  api_reserved_conns;	/* for health probes */
+	int64_t		  api_header_timeout_ms; /* to a whole request */
+	int64_t		  api_idle_timeout_ms;	/* between requests */
 	char		 *static_pod_dir;
 	int64_t		  log_level;		/* enum log_level */
 	char		 *trace;		/* comma list of subsystems */

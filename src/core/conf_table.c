@@ -249,6 +249,29 @@ const struct conf_option conf_table[] = {
 	  .off = OFF(api_watch_buffer),
 	  .help = "bytes a watch of the local API may have unsent before "
 	  "it is closed" },
+	{ .path = "edgesite.max-connections", .type = CONF_T_INT,
+	  .min = 16, .max = 1048576, .def = "4096", .off = OFF(api_max_conns),
+	  .help = "client connections the local API keeps open, watches "
+	  "included; fewer when the descriptor limit is lower" },
+	{ .path = "edgesite.max-connections-per-peer", .type = CONF_T_INT,
+	  .min = 1, .max = 1048576, .def = "1024",
+	  .off = OFF(api_max_conns_peer),
+	  .help = "connections one client address may hold; past it only "
+	  "health probes are answered" },
+	{ .path = "edgesite.reserved-connections", .type = CONF_T_INT,
+	  .min = 1, .max = 1024, .def = "8", .off = OFF(api_reserved_conns),
+	  .help = "connections kept for /healthz, /livez and /readyz when "
+	  "the rest are taken" },
+	{ .path = "edgesite.header-timeout", .type = CONF_T_DURATION,
+	  .min = SEC(1), .max = SEC(3600), .def = "10s",
+	  .off = OFF(api_header_timeout_ms),
+	  .help = "time a client of the local API has to send a whole "
+	  "request, from its first byte or from connecting" },
+	{ .path = "edgesite.idle-timeout", .type = CONF_T_DURATION,
+	  .min = SEC(1), .max = DAY, .def = "1m",
+	  .off = OFF(api_idle_timeout_ms),
+	  .help = "time a keep-alive connection of the local API may wait "
+	  "for its next request" },
 	{ .path = "edgesite.static-pod-dir", .type = CONF_T_PATH,
 	  .def = "/etc/edgesite/manifests", .off = OFF(static_pod_dir),
 	  .flags = RESTART, .help = "directory of static pod manifests" },

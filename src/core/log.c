@@ -17,6 +17,7 @@
 static int log_level = LOG_LEVEL_INFO;
 static int log_trace_bits;
 static const char *log_procname = "edgesite";
+static FILE *log_fp;		/* NULL: stderr */
 
 static const struct {
 	const char	*name;
@@ -97,18 +98,26 @@ log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
 	struct timespec	 ts;
 	struct tm	 tm;
 	char		 stamp[32];
+	FILE		*fp = log_fp != NULL ? log_fp : stderr;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	if (err != NULL)
-		fprintf(stderr, "%s.%03ldZ %s: %s: %s\n", stamp,
+		fprintf(fp, "%s.%03ldZ %s: %s: %s\n", stamp,
 		    ts.tv_nsec / 1000000, level, line, err);
 	else
-		fprintf(stderr, "%s.%03ldZ %s: %s\n", stamp,
+		fprintf(fp, "%s.%03ldZ %s: %s\n", stamp,
 		    ts.tv_nsec / 1000000, level, line);
-	fflush(stderr);
+	fflush(fp);
+}
+
+/* Writes log lines to fp from now on (log_stderr.c keeps the real stderr). */
+void
+log_set_output(FILE *fp)
+{
+	log_fp = fp;
 }
 
 void

@@ -7,6 +7,8 @@
 #define EDGESITE_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 
 enum log_level {
 	LOG_LEVEL_WARN = 0,
@@ -41,6 +43,21 @@ void	 fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	 fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
+
+/* Where log lines go; NULL is stderr. */
+void	 log_set_output(FILE *);
+/*
+ * log_stderr.c: what libraries print on stderr (libevhtp prints its own
+ * errors there whatever our level) becomes debug lines of our log, at most
+ * LOG_STDERR_RATE a second, the rest counted. Idempotent.
+ */
+#define LOG_STDERR_RATE	10
+void	 log_stderr_capture(void);
+/* Lines libraries printed on stderr since the capture. */
+uint64_t log_stderr_lines(void);
+/* The log room's counters on /metrics (core/metrics.h); arg unused. */
+struct metrics_out;
+void	 log_metrics(struct metrics_out *, void *arg);
 
 /* Escapes peer input for a log line into buf (always NUL-terminated). */
 const char *log_escape(const char *in, size_t inlen, char *buf, size_t bufsz);

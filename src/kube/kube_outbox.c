@@ -296,6 +296,27 @@ kube_outbox_entry_send(struct kube_outbox_entry *e)
 }
 
 /*
+ * The store could not delete a delivered record: the entry stays and is
+ * sent again after a back-off (the writes are idempotent: a PATCH of the
+ * same status, a delete answered 404, an Event answered 409), so the
+ * record in the store and the entry never part. The store logs and
+ * counts the failure and shows it on /readyz.
+ */
+static void
+kube_outbox_entry_undeleted(struct kube_outbox_entry *e)
+{
+	uint64_t	delay = backoff_next(&e->bo);
+
+	e->attempts++;
+	e->ob->stats.retries++;
+	log_debug("outbox %s: delivered, but its record could not be "
+	    "deleted; sending again in %llu ms", e->target,
+	    (unsigned long long)delay);
+	kube_outbox_enter_state(e, KUBE_OUTBOX_WAITING, "store write failed");
+	clock_timer_add(e->timer, delay);
+}
+
+/*
  * The write was delivered or refused for good: delete it from the store,
  * unless a newer one replaced it meanwhile, which is then sent.
  */
@@ -317,7 +338,10 @@ kube_outbox_entry_finish(struct kube_outbox_entry *e, const char *why)
 			    "replaced");
 			return;
 		}
-		store_delete(st, e->key);
+		if (store_delete(st, e->key) == -1) {
+			kube_outbox_entry_undeleted(e);
+			return;
+		}
 	}
 	kube_outbox_entry_done(e, why);
 }

@@ -345,6 +345,12 @@ mqtt_metrics_broker(struct metrics_out *out, struct mqtt_broker *b)
 	metrics_counter(out, "edgesite_mqtt_broker_messages_dropped_total",
 	    "Messages the embedded MQTT broker dropped: queue full, "
 	    "client too slow, or denied by the ACL.", st.dropped);
+	metrics_counter(out, "edgesite_mqtt_broker_acks_held_total",
+	    "PUBACKs and PUBRECs the embedded MQTT broker sent only once "
+	    "the store had synced what they acknowledge.", st.acks_held);
+	metrics_counter(out, "edgesite_mqtt_broker_acks_withheld_total",
+	    "Connections closed without their PUBACK or PUBREC: the store "
+	    "write failed.", st.acks_withheld);
 }
 
 /* The external broker client's families, and the bridge's. */

@@ -37,6 +37,7 @@
 #include "mqtt/mqtt_broker.h"
 #include "mqtt/mqtt_broker_int.h"
 #include "mqtt/mqtt_topic.h"
+#include "store/store.h"
 
 /* Pause before accepting again when out of file descriptors. */
 #define MQTT_BROKER_ACCEPT_PAUSE_MS	1000
@@ -353,6 +354,7 @@ mqtt_broker_new(struct event_base *base, const struct conf *conf,
 	b->queue_size = (size_t)conf->mqtt_session_queue_size;
 	TAILQ_INIT(&b->conns);
 	TAILQ_INIT(&b->dead);
+	TAILQ_INIT(&b->holding);
 	b->tree = mqtt_topic_tree_new();
 	b->reap_ev = event_new(base, -1, 0, mqtt_broker_reap_cb, b);
 	b->resume_ev = evtimer_new(base, mqtt_broker_resume_cb, b);
@@ -361,8 +363,10 @@ mqtt_broker_new(struct event_base *base, const struct conf *conf,
 		goto fail;
 	if (mqtt_broker_listeners(b, conf, errstr) == -1)
 		goto fail;
-	if (store != NULL)
+	if (store != NULL) {
 		mqtt_persist_load(b);
+		b->sync_watch = store_sync_watch(store, mqtt_hold_synced_cb, b);
+	}
 	return b;
 fail:
 	mqtt_broker_free(b);
@@ -423,6 +427,7 @@ mqtt_broker_free(struct mqtt_broker *b)
 		mqtt_conn_fsm(c, MQTT_CONN_EV_SHUTDOWN);
 	mqtt_broker_reap_cb(-1, 0, b);
 	mqtt_persist_flush(b);
+	store_sync_unwatch(b->sync_watch);
 	mqtt_session_free_all(b);
 	mqtt_topic_tree_free(b->tree, mqtt_broker_retained_free);
 	for (i = 0; i < 2; i++)

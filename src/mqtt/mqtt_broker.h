@@ -43,6 +43,8 @@ struct mqtt_broker_stats {
 	unsigned long long	msgs_in;
 	unsigned long long	msgs_out;
 	unsigned long long	dropped;
+	unsigned long long	acks_held;	/* waited for a sync */
+	unsigned long long	acks_withheld;	/* closed: write failed */
 };
 void		 mqtt_broker_get_stats(struct mqtt_broker *,
 		    struct mqtt_broker_stats *);

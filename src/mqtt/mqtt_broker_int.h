@@ -110,12 +110,18 @@ enum mqtt_conn_event {
 	MQTT_CONN_EV_TIMEOUT,		/* connect or keep-alive timer */
 	MQTT_CONN_EV_TAKEOVER,		/* another CONNECT took the id */
 	MQTT_CONN_EV_SHUTDOWN,		/* the broker is stopping */
+	MQTT_CONN_EV_UNSYNCED,		/* what an ack waits for failed */
 };
+
+struct mqtt_hold;
+TAILQ_HEAD(mqtt_holdq, mqtt_hold);
 
 /* One client connection. */
 struct mqtt_conn {
 	struct mqtt_broker	*broker;
 	TAILQ_ENTRY(mqtt_conn)	 entry;
+	struct mqtt_holdq	 holds;		/* acks waiting for a sync */
+	TAILQ_ENTRY(mqtt_conn)	 hold_entry;	/* on broker's holding */
 	enum mqtt_conn_state	 state;
 	char			 name[160];	/* for logs */
 	char			 peer[64];
@@ -148,6 +154,9 @@ struct mqtt_broker {
 	size_t			 nbuckets;
 	struct store_batch	*batch;		/* committed by commit_ev */
 	struct event		*commit_ev;
+	struct store_sync_watch	*sync_watch;
+	struct mqtt_connq	 holding;	/* conns with held acks */
+	uint64_t		 hold_warned;	/* last warning, ms */
 	uint64_t		 seq;		/* last message key used */
 	uint64_t		 match_gen;
 	struct mqtt_session	**matched;
@@ -195,6 +204,16 @@ int		 mqtt_conn_send_publish(struct mqtt_conn *, struct mqtt_bmsg *,
 /* Sends PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK. */
 void		 mqtt_conn_send_ack(struct mqtt_conn *, enum mqtt_packet_type,
 		    uint16_t id);
+
+/* mqtt_hold.c: acks withheld until the store has synced. */
+int		 mqtt_hold_needed(struct mqtt_conn *, uint64_t rev);
+void		 mqtt_hold_add(struct mqtt_conn *, enum mqtt_packet_type,
+		    uint16_t id, uint64_t rev);
+void		 mqtt_hold_drop(struct mqtt_conn *);
+void		 mqtt_hold_refuse(struct mqtt_conn *);
+void		 mqtt_hold_commit(struct mqtt_broker *, int failed,
+		    uint64_t rev);
+void		 mqtt_hold_synced_cb(uint64_t synced, int failed, void *arg);
 
 /* mqtt_session.c */
 struct mqtt_session *mqtt_session_find(struct mqtt_broker *, const char *id);

@@ -42,6 +42,7 @@
 #include "mqtt/mqtt_broker_int.h"
 #include "mqtt/mqtt_packet.h"
 #include "mqtt/mqtt_topic.h"
+#include "store/store.h"
 
 /* Payloads from this size on are sent by reference, not copied. */
 #define MQTT_CONN_REF_MIN	4096
@@ -113,6 +114,7 @@ mqtt_conn_close(struct mqtt_conn *c, const char *why, int will)
 	if (c->state == MQTT_CONN_CLOSED)
 		return;
 	mqtt_conn_enter(c, MQTT_CONN_CLOSED, why);
+	mqtt_hold_drop(c);
 	evtimer_del(c->timer);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
@@ -349,6 +351,21 @@ mqtt_conn_connect(struct mqtt_conn *c, const struct mqtt_packet *p)
 	mqtt_session_resume(s);
 }
 
+/*
+ * Acknowledges a PUBLISH: at once, or once the store has synced what its
+ * routing wrote (the broker's batch, or rev: 0 when no other room wrote)
+ * and the acks before it are out.
+ */
+static void
+mqtt_conn_ack(struct mqtt_conn *c, enum mqtt_packet_type type, uint16_t id,
+    uint64_t rev)
+{
+	if (mqtt_hold_needed(c, rev))
+		mqtt_hold_add(c, type, id, rev);
+	else
+		mqtt_conn_send_ack(c, type, id);
+}
+
 /* PUBLISH from the client: ACL, QoS 2 duplicates, routing, the ack. */
 static void
 mqtt_conn_publish(struct mqtt_conn *c, const struct mqtt_packet *p)
@@ -357,10 +374,13 @@ mqtt_conn_publish(struct mqtt_conn *c, const struct mqtt_packet *p)
 	struct mqtt_broker			*b = c->broker;
 	struct mqtt_bmsg			*msg;
 	char					 buf[96];
+	uint64_t				 rev, failed;
 
+	rev = b->store != NULL ? store_revision(b->store) : 0;
+	failed = b->store != NULL ? store_write_errors(b->store) : 0;
 	if (m->qos == 2 && !mqtt_session_rel_add(c->sess, p->id)) {
 		/* A resend of one already routed: acknowledge again only. */
-		mqtt_conn_send_ack(c, MQTT_PUBREC, p->id);
+		mqtt_conn_ack(c, MQTT_PUBREC, p->id, 0);
 		return;
 	}
 	msg = mqtt_bmsg_new(m->topic.p, m->topic.len, m->payload, m->len,
@@ -375,10 +395,20 @@ mqtt_conn_publish(struct mqtt_conn *c, const struct mqtt_packet *p)
 		b->stats.dropped++;
 	}
 	mqtt_bmsg_unref(msg);
+	/* a room fed by the tap (the twin) may have committed, or failed */
+	if (m->qos > 0 && b->store != NULL &&
+	    store_write_errors(b->store) > failed) {
+		mqtt_hold_refuse(c);
+		return;
+	}
+	if (b->store != NULL && store_revision(b->store) > rev)
+		rev = store_revision(b->store);
+	else
+		rev = 0;
 	if (m->qos == 1)
-		mqtt_conn_send_ack(c, MQTT_PUBACK, p->id);
+		mqtt_conn_ack(c, MQTT_PUBACK, p->id, rev);
 	else if (m->qos == 2)
-		mqtt_conn_send_ack(c, MQTT_PUBREC, p->id);
+		mqtt_conn_ack(c, MQTT_PUBREC, p->id, rev);
 }
 
 /* Sends a retained message to a new subscriber (ACL read checked). */
@@ -629,6 +659,9 @@ mqtt_conn_fsm(struct mqtt_conn *c, enum mqtt_conn_event ev)
 	case MQTT_CONN_EV_SHUTDOWN:
 		mqtt_conn_close(c, "broker shutting down", 0);
 		break;
+	case MQTT_CONN_EV_UNSYNCED:
+		mqtt_conn_close(c, "store write failed, ack withheld", 1);
+		break;
 	}
 }
 
@@ -706,6 +739,7 @@ mqtt_conn_accept(struct mqtt_broker *b, int fd, const struct sockaddr *sa,
 
 	c = xcalloc(1, sizeof(*c));
 	c->broker = b;
+	TAILQ_INIT(&c->holds);
 	c->tls = tls;
 	mqtt_conn_peer(c, sa);
 	snprintf(c->name, sizeof(c->name), "mqtt client %s", c->peer);

@@ -80,12 +80,18 @@ void
 mqtt_persist_flush(struct mqtt_broker *b)
 {
 	struct store_batch	*batch = b->batch;
+	uint64_t		 rev;
+	int			 failed;
 
 	if (batch == NULL)
 		return;
 	b->batch = NULL;
-	/* The store logs a failure; the broker goes on from memory. */
-	store_batch_commit(batch);
+	/*
+	 * Synced: the acks of this turn wait for it. The store logs a
+	 * failure; the broker goes on from memory without those acks.
+	 */
+	failed = store_batch_commit_sync(batch, &rev) == -1;
+	mqtt_hold_commit(b, failed, rev);
 }
 
 /* The batch of this loop turn, or NULL without a store. */

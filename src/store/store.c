@@ -16,6 +16,7 @@
 
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 
 #include <dirent.h>
@@ -33,6 +34,7 @@
 #include <leveldb/c.h>
 
 #include "core/clock.h"
+#include "core/health.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/xmalloc.h"
@@ -43,6 +45,11 @@
 
 /* LevelDB block cache: enough for a small node's working set. */
 #define STORE_CACHE_SIZE	(8u * 1024 * 1024)
+/*
+ * Free space a write leaves on the store's filesystem: LevelDB's memtable
+ * flush and compactions need it (edgesite.8, "Durability").
+ */
+#define STORE_RESERVE		(4u * 1024 * 1024)
 /* Sub-directory of the state directory holding the LevelDB files. */
 #define STORE_DB_DIR		"store"
 
@@ -86,6 +93,15 @@ struct store_sub {
 };
 TAILQ_HEAD(store_subs, store_sub);
 
+struct store_sync_watch {
+	struct store		*s;
+	store_synced_cb		 cb;
+	void			*arg;
+	int			 dead;
+	TAILQ_ENTRY(store_sync_watch) entry;
+};
+TAILQ_HEAD(store_sync_watches, store_sync_watch);
+
 struct store {
 	struct event_base	*base;
 	char			*dir;
@@ -100,6 +116,9 @@ struct store {
 
 	uint64_t		 revision;
 	uint64_t		 synced;	/* revision made durable */
+	int			 degraded;	/* the last write failed */
+	int			 torn;		/* LevelDB failed a write */
+	uint64_t		 failed_run;	/* failures since the last ok */
 	uint64_t		 log_first;	/* change log complete after */
 	int			 log_saved;	/* log_first is in the store */
 	struct store_stats	 stats;
@@ -108,6 +127,8 @@ struct store {
 	struct event		*ev_notify;
 	struct store_pendings	 pending;
 	struct store_subs	 subs;
+	struct event		*ev_sync;
+	struct store_sync_watches watches;
 	int			 dispatching;
 	int			 closed;	/* closed from a callback */
 };
@@ -116,6 +137,7 @@ static char	store_err[2048];
 
 static void	store_free(struct store *);
 static void	store_notify_cb(evutil_socket_t, short, void *);
+static void	store_sync_cb(evutil_socket_t, short, void *);
 
 /* Fills the static error buffer and points *errstr at it. */
 static void __attribute__((format(printf, 2, 3)))
@@ -381,6 +403,7 @@ store_open(struct event_base *base, const char *dir, const char **errstr)
 	xasprintf(&s->dbdir, "%s/%s", dir, STORE_DB_DIR);
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->subs);
+	TAILQ_INIT(&s->watches);
 	if ((s->lockfd = store_lock_take(dir, errstr)) == -1)
 		goto fail;
 	if (store_db_open(s, errstr) == -1)
@@ -392,7 +415,8 @@ store_open(struct event_base *base, const char *dir, const char **errstr)
 	s->synced = s->revision;
 	if (base != NULL) {
 		s->ev_notify = evtimer_new(base, store_notify_cb, s);
-		if (s->ev_notify == NULL)
+		s->ev_sync = evtimer_new(base, store_sync_cb, s);
+		if (s->ev_notify == NULL || s->ev_sync == NULL)
 			fatalx("store: cannot create the notify event");
 	}
 	log_info("store: opened %s at revision %" PRIu64, s->dbdir,
@@ -440,7 +464,12 @@ store_free(struct store *s)
 {
 	struct store_pending	*p;
 	struct store_sub	*sub;
+	struct store_sync_watch	*w;
 
+	while ((w = TAILQ_FIRST(&s->watches)) != NULL) {
+		TAILQ_REMOVE(&s->watches, w, entry);
+		free(w);
+	}
 	while ((p = TAILQ_FIRST(&s->pending)) != NULL) {
 		TAILQ_REMOVE(&s->pending, p, entry);
 		store_pending_free(p);
@@ -451,6 +480,8 @@ store_free(struct store *s)
 	}
 	if (s->ev_notify != NULL)
 		event_free(s->ev_notify);
+	if (s->ev_sync != NULL)
+		event_free(s->ev_sync);
 	if (s->db != NULL)
 		leveldb_close(s->db);
 	if (s->opts != NULL)
@@ -469,18 +500,134 @@ store_free(struct store *s)
 }
 
 /*
- * Writes the revision again with sync on, so what the unsynced batches
- * wrote reaches the disk before a clean exit.
+ * A write failed or was refused (why: "no space" or "write failed"):
+ * counted, and the store is degraded until one succeeds. Logged at the
+ * first failure of a run; the rest of the run is counted and told with
+ * the recovery (a disk stays full for a while).
  */
 static void
+store_write_degrade(struct store *s, const char *why, const char *what,
+    const char *key, const char *msg)
+{
+	char	ek[256];
+
+	s->stats.write_errors++;
+	s->failed_run++;
+	if (s->degraded) {
+		log_debug("store: %s: %s", what, msg);
+		return;
+	}
+	s->degraded = 1;
+	/* damage outranks a full disk on /readyz: it lasts until a repair */
+	if (!store_damage_found(&s->damage))
+		health_set("store", HEALTH_DEGRADED, why);
+	log_warnx("store: %s%s%s: %s", what, key != NULL ? " " : "",
+	    key != NULL ? log_escape(key, strlen(key), ek, sizeof(ek)) : "",
+	    msg);
+	log_warnx("store: degraded (%s): writes fail, nothing they carry is "
+	    "acknowledged; retrying as writes come", why);
+}
+
+/*
+ * LevelDB failed a write: its log may end in a torn record, so the
+ * database is reopened before the next write (store_write_ready).
+ */
+static void
+store_write_failed(struct store *s, const char *what, const char *key,
+    char *err)
+{
+	const char	*why;
+
+	why = strstr(err, "No space") != NULL ||
+	    strstr(err, "no space") != NULL ? "no space" : "write failed";
+	s->stats.errors++;
+	s->torn = 1;
+	store_write_degrade(s, why, what, key, err);
+	leveldb_free(err);
+}
+
+/*
+ * Closes and opens LevelDB again: recovery takes a torn record at the
+ * end of the log for the end, where a record written after it would be
+ * skipped with it. -1 (logged) leaves the store without a database until
+ * a later write tries again.
+ */
+static int
+store_reopen(struct store *s)
+{
+	char	*err = NULL;
+
+	if (s->db != NULL)
+		leveldb_close(s->db);
+	/* never a new database over the files of this one */
+	leveldb_options_set_create_if_missing(s->opts, 0);
+	s->db = leveldb_open(s->opts, s->dbdir, &err);
+	if (s->db == NULL) {
+		store_write_degrade(s, "write failed", "reopen", NULL,
+		    err != NULL ? err : "unknown error");
+		leveldb_free(err);
+		return -1;
+	}
+	s->torn = 0;
+	log_info("store: reopened %s after a failed write", s->dbdir);
+	return 0;
+}
+
+/*
+ * Whether a write of about need bytes may go to LevelDB: -1 (counted,
+ * degraded "no space") when it would leave less than STORE_RESERVE free,
+ * so LevelDB never meets a full disk in the middle of a log record or a
+ * compaction (which it does not recover from while open); -1 too when
+ * the reopen after a failed write fails.
+ */
+static int
+store_write_ready(struct store *s, const char *what, size_t need)
+{
+	struct statvfs	sv;
+	char		msg[128];
+
+	if (statvfs(s->dbdir, &sv) == 0 && (uint64_t)sv.f_bavail *
+	    sv.f_frsize < (uint64_t)STORE_RESERVE + need) {
+		snprintf(msg, sizeof(msg), "refused: less than %u KiB would "
+		    "be left free", (STORE_RESERVE + 1023) / 1024);
+		store_write_degrade(s, "no space", what, NULL, msg);
+		return -1;
+	}
+	if (s->torn || s->db == NULL)
+		return store_reopen(s);
+	return 0;
+}
+
+/* A write succeeded: the end of a degraded run. */
+static void
+store_write_ok(struct store *s)
+{
+	if (!s->degraded)
+		return;
+	s->degraded = 0;
+	if (!store_damage_found(&s->damage))
+		health_set("store", HEALTH_OK, s->dir);
+	log_info("store: writes succeed again after %" PRIu64 " failed",
+	    s->failed_run);
+	s->failed_run = 0;
+}
+
+/*
+ * Writes the revision again with sync on, so what the unsynced batches
+ * wrote reaches the disk. 0, or -1 (logged, counted) when it did not.
+ */
+static int
 store_sync(struct store *s)
 {
 	leveldb_writeoptions_t	*wo;
 	char			 num[32], *buf, *err = NULL;
 	size_t			 len;
+	uint64_t		 rev = s->revision;
 
-	if (s->synced == s->revision)
-		return;
+	if (s->synced == rev)
+		return 0;
+	if (store_write_ready(s, "sync", 64) == -1)
+		return -1;
 	snprintf(num, sizeof(num), "%" PRIu64, s->revision);
 	buf = store_value_frame(num, strlen(num), &len);
 	wo = leveldb_writeoptions_create();
@@ -489,10 +636,14 @@ store_sync(struct store *s)
 	    buf, len, &err);
 	leveldb_writeoptions_destroy(wo);
 	free(buf);
-	if (err != NULL)
-		store_error(s, "sync at close", NULL, err);
-	else
-		s->synced = s->revision;
+	s->stats.syncs++;
+	if (err != NULL) {
+		store_write_failed(s, "sync", NULL, err);
+		return -1;
+	}
+	s->synced = rev;
+	store_write_ok(s);
+	return 0;
 }
 
 /* Syncs, closes LevelDB and frees, or defers the free to the dispatcher. */
@@ -502,7 +653,8 @@ store_close(struct store *s)
 	if (s == NULL || s->closed)
 		return;
 	store_sync(s);
-	leveldb_close(s->db);
+	if (s->db != NULL)
+		leveldb_close(s->db);
 	s->db = NULL;
 	log_info("store: closed %s at revision %" PRIu64, s->dbdir,
 	    s->revision);
@@ -531,6 +683,8 @@ store_get_rev(struct store *s, const char *key, char **val, size_t *len,
 	size_t		 rawlen, plen;
 
 	s->stats.gets++;
+	if (s->db == NULL)
+		return -1;	/* the reopen failed, logged */
 	raw = leveldb_get(s->db, s->ropts, key, strlen(key), &rawlen, &err);
 	if (err != NULL) {
 		store_error(s, "get", key, err);
@@ -877,6 +1031,17 @@ store_batch_queue(struct store_batch *b, uint64_t rev)
 	store_notify_arm(s);
 }
 
+/* About the bytes the batch adds to LevelDB's log. */
+static size_t
+store_batch_size(const struct store_batch *b)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < b->nops; i++)
+		n += 2 * strlen(b->ops[i].key) + b->ops[i].buflen + 64;
+	return n;
+}
+
 /* One atomic LevelDB write, then the changes queue for delivery. */
 int
 store_batch_commit(struct store_batch *b)
@@ -892,14 +1057,19 @@ store_batch_commit(struct store_batch *b)
 	rc = 0;
 	if (b->nops == 0)
 		goto out;
+	if (store_write_ready(s, "commit", store_batch_size(b)) == -1) {
+		rc = -1;
+		goto out;
+	}
 	wb = store_batch_build(b, s->revision + 1);
 	leveldb_write(s->db, s->wopts, wb, &err);
 	leveldb_writebatch_destroy(wb);
 	if (err != NULL) {
-		store_error(s, "commit", b->ops[0].key, err);
+		store_write_failed(s, "commit", b->ops[0].key, err);
 		rc = -1;
 		goto out;
 	}
+	store_write_ok(s);
 	s->revision++;
 	s->log_saved = 1;
 	s->stats.commits++;
@@ -915,6 +1085,132 @@ store_batch_commit(struct store_batch *b)
 out:
 	store_batch_free(b);
 	return rc;
+}
+
+/*
+ * store_batch_commit, and a sync due: the fsync'ed write on the next loop
+ * turn covers every batch committed before it, so one per turn serves all
+ * the synced batches of the turn.
+ */
+int
+store_batch_commit_sync(struct store_batch *b, uint64_t *rev)
+{
+	struct store	*s = b->s;
+
+	*rev = 0;
+	if (store_batch_commit(b) == -1)
+		return -1;
+	*rev = s->revision;
+	store_sync_soon(s);
+	return 0;
+}
+
+/* Asks for the sync of the next loop turn if a batch is not synced. */
+void
+store_sync_soon(struct store *s)
+{
+	if (s->synced >= s->revision || s->ev_sync == NULL)
+		return;
+	if (!evtimer_pending(s->ev_sync, NULL))
+		clock_timer_add(s->ev_sync, 0);
+}
+
+/* Frees the watches unwatched during a pass. */
+static void
+store_sync_reap(struct store *s)
+{
+	struct store_sync_watch	*w, *next;
+
+	for (w = TAILQ_FIRST(&s->watches); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (w->dead) {
+			TAILQ_REMOVE(&s->watches, w, entry);
+			free(w);
+		}
+	}
+}
+
+/*
+ * The sync event: one synced write, then every watch is told how far the
+ * store is durable, or that the sync failed (what waited stays unsynced
+ * until a later sync succeeds).
+ */
+static void
+store_sync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store		*s = arg;
+	struct store_sync_watch	*w;
+	int			 failed;
+
+	(void)fd;
+	(void)what;
+	failed = store_sync(s) == -1;
+	log_trace(LOG_SUB_STORE, "store: sync to revision %" PRIu64 "%s",
+	    s->revision, failed ? " failed" : "");
+	s->dispatching = 1;
+	TAILQ_FOREACH(w, &s->watches, entry) {
+		if (!w->dead)
+			w->cb(s->synced, failed, w->arg);
+		if (s->closed)
+			break;
+	}
+	s->dispatching = 0;
+	if (s->closed) {
+		store_free(s);
+		return;
+	}
+	store_sync_reap(s);
+}
+
+/* The revision made durable. */
+uint64_t
+store_synced(struct store *s)
+{
+	return s->synced;
+}
+
+/* Failed writes (commits and syncs) since open. */
+uint64_t
+store_write_errors(struct store *s)
+{
+	return s->stats.write_errors;
+}
+
+/* 1 after a failed write until a write succeeds. */
+int
+store_degraded(struct store *s)
+{
+	return s->degraded;
+}
+
+struct store_sync_watch *
+store_sync_watch(struct store *s, store_synced_cb cb, void *arg)
+{
+	struct store_sync_watch	*w;
+
+	w = xcalloc(1, sizeof(*w));
+	w->s = s;
+	w->cb = cb;
+	w->arg = arg;
+	TAILQ_INSERT_TAIL(&s->watches, w, entry);
+	return w;
+}
+
+/* Ends a watch; from inside a watch callback too. Accepts NULL. */
+void
+store_sync_unwatch(struct store_sync_watch *w)
+{
+	struct store	*s;
+
+	if (w == NULL)
+		return;
+	s = w->s;
+	if (s->dispatching) {
+		w->dead = 1;
+		return;
+	}
+	TAILQ_REMOVE(&s->watches, w, entry);
+	free(w);
 }
 
 /* Copies a LevelDB key into a growing NUL-terminated buffer. */
@@ -978,6 +1274,8 @@ store_scan_fn(struct store *s, const char *prefix, const char *start,
 	const char		*k;
 
 	s->stats.scans++;
+	if (s->db == NULL)
+		return -1;	/* the reopen failed, logged */
 	it = leveldb_create_iterator(s->db, s->ropts);
 	if (start != NULL && strcmp(start, prefix) >= 0) {
 		/* begin after start: seek to it, step over an exact match */
@@ -1287,6 +1585,14 @@ store_metrics(struct metrics_out *out, void *arg)
 	metrics_u64(out, name, op, st.scans);
 	metrics_counter(out, "edgesite_store_errors_total",
 	    "LevelDB errors met by the store.", st.errors);
+	metrics_counter(out, "edgesite_store_write_errors_total",
+	    "Failed writes (commits and syncs): nothing they carried was "
+	    "acknowledged.", st.write_errors);
+	metrics_counter(out, "edgesite_store_syncs_total",
+	    "Synced writes making acknowledged batches durable.", st.syncs);
+	metrics_gauge(out, "edgesite_store_degraded",
+	    "1 while writes fail (until one succeeds).",
+	    (uint64_t)s->degraded);
 	metrics_counter(out, "edgesite_store_damaged_values_total",
 	    "Stored values that failed their check.", st.damaged);
 	metrics_counter(out, "edgesite_store_corruption_errors_total",

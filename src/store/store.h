@@ -30,6 +30,7 @@ struct metrics_out;
 struct store;
 struct store_batch;
 struct store_sub;
+struct store_sync_watch;
 
 /* Largest value accepted by store_put and store_batch_put. */
 #define STORE_MAX_VALUE	(32u * 1024 * 1024)
@@ -97,6 +98,45 @@ void		 store_batch_delete(struct store_batch *, const char *key);
 int		 store_batch_commit(struct store_batch *);
 /* Discards a batch not committed. Accepts NULL. */
 void		 store_batch_free(struct store_batch *);
+
+/*
+ * Durability. store_batch_commit leaves its write in the kernel's cache:
+ * it survives edgesite being killed, not a power loss. A write whose
+ * result is acknowledged to a peer commits with store_batch_commit_sync:
+ * written at once (readers see it) and made durable, with every batch
+ * committed before it, by one fsync'ed write on the next loop turn, so
+ * the synced batches of a turn share one sync. *rev is the batch's
+ * revision (0 on failure): the peer may be told once store_synced()
+ * reaches it; the sync watches are told after each sync.
+ */
+int		 store_batch_commit_sync(struct store_batch *, uint64_t *rev);
+/*
+ * Asks for the sync of the next loop turn if a batch is not synced yet:
+ * for a caller that learns after the commit that a peer waits for it.
+ */
+void		 store_sync_soon(struct store *);
+/* The revision made durable: every batch up to it survives a crash. */
+uint64_t	 store_synced(struct store *);
+/*
+ * 1 after a failed write (commit or sync) until a write succeeds: the
+ * store is then "degraded" on /readyz, with "no space" for a full disk.
+ */
+int		 store_degraded(struct store *);
+/* Failed writes since open (a cheap store_get_stats().write_errors). */
+uint64_t	 store_write_errors(struct store *);
+
+/*
+ * Told after each sync: synced is store_synced(), failed is 1 when this
+ * sync failed (what waited for it is not durable; a later synced commit
+ * tries again). Lives until store_sync_unwatch or store_close; it is safe
+ * to unwatch from inside the callback.
+ */
+
+typedef void (*store_synced_cb)(uint64_t synced, int failed, void *arg);
+struct store_sync_watch *store_sync_watch(struct store *, store_synced_cb,
+		    void *arg);
+/* Ends a watch. Accepts NULL. */
+void		 store_sync_unwatch(struct store_sync_watch *);
 
 /*
  * Calls cb for each key starting with prefix, in key order, with the
@@ -176,6 +216,8 @@ struct store_stats {
 	uint64_t	commits;
 	uint64_t	scans;
 	uint64_t	errors;
+	uint64_t	write_errors;	/* failed commits and syncs */
+	uint64_t	syncs;		/* fsync'ed writes */
 	uint64_t	damaged;	/* values that failed their check */
 	uint64_t	disk_bytes;	/* approximate size on disk */
 };

@@ -6,9 +6,12 @@
  * whatever the broker. Build: cc -O2 -o mqtt_load mqtt_load.c
  *
  *   mqtt_load -p PORT throughput -s SUBS -n MSGS -q QOS [-z BYTES] [-w WIN]
+ *	    [-P] [-R]
  *	SUBS subscribers on one topic, one publisher sends MSGS messages
  *	(QoS 1: at most WIN unacknowledged); prints the time until every
- *	subscriber has them all (or 10 s of silence) and the counts.
+ *	subscriber has them all (or 10 s of silence) and the counts. -P:
+ *	the subscribers keep a persistent session (clean session 0); -R:
+ *	the messages are retained.
  *   mqtt_load -p PORT latency -n ROUNDS -q QOS
  *	one message at a time from a publisher to a subscriber; prints the
  *	round-trip percentiles in microseconds.
@@ -128,9 +131,12 @@ flush(struct conn *c)
 	return 0;
 }
 
-/* Connects and queues CONNECT (clean session, keep-alive 0). */
+/* -P: subscribers keep a persistent session; -R: messages retained. */
+static int	persistent, retained;
+
+/* Connects and queues CONNECT (keep-alive 0). */
 static void
-conn_open(struct conn *c, const char *id)
+conn_open(struct conn *c, const char *id, int clean)
 {
 	struct sockaddr_in	sin;
 	uint8_t			body[300];
@@ -151,7 +157,7 @@ conn_open(struct conn *c, const char *id)
 	c->in = malloc(BUFSZ);
 	n += mstr(body + n, "MQTT");
 	body[n++] = 4;
-	body[n++] = 0x02;
+	body[n++] = clean ? 0x02 : 0;
 	body[n++] = 0;
 	body[n++] = 0;
 	n += mstr(body + n, id);
@@ -190,7 +196,7 @@ publish(struct conn *c, const char *topic, int qos, uint16_t id,
 		body[n++] = id & 0xff;
 	}
 	memcpy(body + n, payload, len);
-	put_packet(c, (uint8_t)(0x30 | qos << 1), body, n + len);
+	put_packet(c, (uint8_t)(0x30 | qos << 1 | retained), body, n + len);
 }
 
 /* Reads and handles whole packets; -1 when the connection ended. */
@@ -321,7 +327,7 @@ throughput(int subs, long msgs, int qos, size_t size, int win)
 	memset(payload, 'x', size);
 	for (i = 0; i < n; i++) {
 		snprintf(id, sizeof(id), "load-%d-%d", getpid(), i);
-		conn_open(&cs[i], id);
+		conn_open(&cs[i], id, i == 0 || !persistent);
 		if (i > 0)
 			subscribe(&cs[i], "bench/t", qos);
 	}
@@ -372,8 +378,8 @@ latency(long rounds, int qos)
 	long		r;
 
 	rtt = calloc(rounds, sizeof(*rtt));
-	conn_open(&cs[0], "lat-pub");
-	conn_open(&cs[1], "lat-sub");
+	conn_open(&cs[0], "lat-pub", 1);
+	conn_open(&cs[1], "lat-sub", 1);
 	subscribe(&cs[1], "bench/lat", qos);
 	wait_acks(cs, 1, pfd, 1);
 	wait_acks(cs + 1, 1, pfd, 2);
@@ -407,7 +413,7 @@ idle(int clients)
 	for (i = 0; i < clients; i++) {
 		snprintf(id, sizeof(id), "idle-%d", i);
 		snprintf(topic, sizeof(topic), "idle/%d/cmd", i);
-		conn_open(&cs[i], id);
+		conn_open(&cs[i], id, 1);
 		subscribe(&cs[i], topic, 1);
 		flush(&cs[i]);
 	}
@@ -425,7 +431,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: mqtt_load -p port throughput|latency|idle "
 	    "[-s subs] [-n msgs] [-q qos] [-z bytes] [-w window] "
-	    "[-c clients]\n");
+	    "[-c clients] [-P] [-R]\n");
 	exit(2);
 }
 
@@ -438,7 +444,7 @@ main(int argc, char *argv[])
 	size_t		 size = 32;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt(argc, argv, "p:s:n:q:z:w:c:")) != -1) {
+	while ((ch = getopt(argc, argv, "p:s:n:q:z:w:c:PR")) != -1) {
 		switch (ch) {
 		case 'p': port = atoi(optarg); break;
 		case 's': subs = atoi(optarg); break;
@@ -447,6 +453,8 @@ main(int argc, char *argv[])
 		case 'z': size = (size_t)atol(optarg); break;
 		case 'w': win = atoi(optarg); break;
 		case 'c': clients = atoi(optarg); break;
+		case 'P': persistent = 1; break;
+		case 'R': retained = 1; break;
 		default: usage();
 		}
 	}

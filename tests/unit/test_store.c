@@ -3,14 +3,17 @@
  * The store: put/get/delete, batches, prefix scans and paging, the
  * revision, each value's revision and the change log, change delivery on
  * the loop, damaged values, the directory lock and the messages for
- * directories that cannot be opened.
+ * directories that cannot be opened, synced batches grouped per loop turn
+ * and a failed write degrading the store until one succeeds.
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 
 #include <event2/event.h>
 
+#include "core/health.h"
 #include "core/xmalloc.h"
 #include "store/store.h"
 #include "store/store_value.h"
@@ -883,6 +887,147 @@ rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
+/* What the sync watch saw. */
+struct sync_rec {
+	int			 n;
+	uint64_t		 synced;
+	int			 failed;
+	struct store_sync_watch	*self;	/* unwatched from the callback */
+};
+
+static void
+sync_cb(uint64_t synced, int failed, void *arg)
+{
+	struct sync_rec	*r = arg;
+
+	r->n++;
+	r->synced = synced;
+	r->failed = failed;
+	if (r->self != NULL) {
+		store_sync_unwatch(r->self);
+		r->self = NULL;
+	}
+}
+
+/* A batch of one put, committed synced; returns its revision. */
+static uint64_t
+put_sync(struct store *s, const char *key, const char *val)
+{
+	struct store_batch	*b;
+	uint64_t		 rev;
+
+	b = store_batch_new(s);
+	store_batch_put(b, key, val, strlen(val));
+	CHECK(store_batch_commit_sync(b, &rev) == 0);
+	return rev;
+}
+
+static uint64_t
+sync_count(struct store *s)
+{
+	struct store_stats	st;
+
+	store_get_stats(s, &st);
+	return st.syncs;
+}
+
+static void
+test_sync_grouped(void)
+{
+	struct store		*s;
+	struct sync_rec		 r, once;
+	struct store_sync_watch	*w;
+	uint64_t		 r1, r2, syncs;
+	char			*dir = state_dir("sync");
+
+	memset(&r, 0, sizeof(r));
+	memset(&once, 0, sizeof(once));
+	s = open_ok(dir);
+	w = store_sync_watch(s, sync_cb, &r);
+	once.self = store_sync_watch(s, sync_cb, &once);
+	/* a plain commit asks for no sync */
+	CHECK(put_str(s, "a", "1") == 0);
+	loop_once();
+	CHECK(r.n == 0 && store_synced(s) < store_revision(s));
+
+	/* two synced batches of a turn: one sync, after the turn */
+	syncs = sync_count(s);
+	r1 = put_sync(s, "b", "2");
+	r2 = put_sync(s, "c", "3");
+	CHECK(r2 == r1 + 1 && r2 == store_revision(s));
+	CHECK(store_synced(s) < r1 && r.n == 0);
+	loop_once();
+	CHECK(r.n == 1 && r.failed == 0 && r.synced == r2);
+	CHECK(store_synced(s) == r2);
+	CHECK(sync_count(s) == syncs + 1);
+	/* unwatched from its own callback: told once */
+	CHECK(once.n == 1 && once.self == NULL);
+
+	/* store_sync_soon syncs what a plain commit wrote; nothing when synced */
+	CHECK(put_str(s, "d", "4") == 0);
+	store_sync_soon(s);
+	loop_once();
+	CHECK(r.n == 2 && r.synced == store_revision(s));
+	store_sync_soon(s);
+	loop_once();
+	CHECK(r.n == 2 && once.n == 1);
+	store_sync_unwatch(w);
+	store_sync_unwatch(NULL);
+	store_close(s);
+	free(dir);
+}
+
+/* A write past RLIMIT_FSIZE fails (EFBIG) as a full disk would. */
+static void
+test_write_failed(void)
+{
+	struct store		*s;
+	struct store_batch	*b;
+	struct rlimit		 old, lim;
+	struct stat		 sb;
+	char			*dir = state_dir("full"), *big, *log = NULL;
+	uint64_t		 rev, errs;
+	size_t			 bigsz = 256 * 1024;
+
+	s = open_ok(dir);
+	CHECK(put_str(s, "a", "1") == 0);
+	CHECK(!store_degraded(s));
+	errs = store_write_errors(s);
+	big = xmalloc(bigsz + 1);
+	memset(big, 'x', bigsz);
+	big[bigsz] = '\0';
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	lim = old;
+	lim.rlim_cur = 64 * 1024;
+	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	b = store_batch_new(s);
+	store_batch_put(b, "big", big, bigsz);
+	CHECK(store_batch_commit_sync(b, &rev) == -1);
+	CHECK(rev == 0);
+	CHECK(store_degraded(s));
+	CHECK(store_write_errors(s) == errs + 1);
+	CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	/* the failed value is absent; the next write succeeds and recovers */
+	check_val(s, "big", NULL);
+	CHECK(put_sync(s, "b", "2") > 0);
+	CHECK(!store_degraded(s));
+	loop_once();
+	CHECK(store_synced(s) == store_revision(s));
+	check_val(s, "b", "2");
+	store_close(s);
+	/* and it opens again */
+	s = open_ok(dir);
+	check_val(s, "b", "2");
+	store_close(s);
+	xasprintf(&log, "%s/store", dir);
+	CHECK(stat(log, &sb) == 0);
+	free(log);
+	free(big);
+	free(dir);
+	signal(SIGXFSZ, SIG_DFL);
+}
+
 int
 main(void)
 {
@@ -905,6 +1050,8 @@ main(void)
 	test_change_log();
 	test_lock();
 	test_unopenable();
+	test_sync_grouped();
+	test_write_failed();
 	event_base_free(base);
 	nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	return unit_done();

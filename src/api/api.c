@@ -164,6 +164,8 @@ api_code_text(int code)
 		return "Internal Server Error";
 	case 503:
 		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
 	}
 	return "Unknown";
 }
@@ -1178,6 +1180,23 @@ api_request_slot(struct api_req *req)
 }
 
 /* Every complete request: route by path, check the method, answer. */
+/*
+ * Whether the request is HTTP/1.0 or 1.1. libevhtp takes any "HTTP/d.d"
+ * and writes the answer's status line with the request's version: for
+ * another one, the answer is made HTTP/1.1.
+ */
+static int
+api_version_ok(evhtp_request_t *r)
+{
+	htparser	*p = r->conn->parser;
+
+	if (htparser_get_major(p) == 1 && htparser_get_minor(p) <= 1)
+		return 1;
+	htparser_set_major(p, 1);
+	htparser_set_minor(p, 1);
+	return 0;
+}
+
 static void
 api_request_cb(evhtp_request_t *r, void *arg)
 {
@@ -1198,6 +1217,13 @@ api_request_cb(evhtp_request_t *r, void *arg)
 	if (api_request_slot(&req) == -1)
 		goto out;
 	raw = r->uri != NULL ? (const char *)r->uri->query_raw : NULL;
+	if (!api_version_ok(r)) {
+		log_debug("api: %s: not HTTP/1.0 or 1.1, answering 505",
+		    api_req_peer(&req));
+		api_reply_status(&req, 505, "HTTPVersionNotSupported",
+		    "the server speaks HTTP/1.0 and HTTP/1.1");
+		goto out;
+	}
 	if (strlen(req.path) + (raw != NULL ? strlen(raw) : 0) > API_MAX_URI) {
 		api_reply_status(&req, 414, "BadRequest", "request URI too long");
 		goto out;

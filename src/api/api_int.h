@@ -76,6 +76,12 @@ struct api {
 	TAILQ_HEAD(, api_reject) rejects;
 	TAILQ_HEAD(, api_stream) streams;
 	size_t			 nstreams;
+	uint64_t		 streamed_lists; /* too big to build */
+	uint64_t		 stream_stalls;	/* cut off: read nothing */
+	uint64_t		 stream_overflows; /* live data piled up */
+	uint64_t		 lists_cut;	/* cut by a store error */
+	uint64_t		 cut_logged;	/* ms of the last such log */
+	uint64_t		 cut_quiet;	/* cut offs not logged since */
 	struct api_metrics	*metrics;
 	struct api_watch_hub	*hub;
 	char			*token;		/* bearer token, or NULL */
@@ -227,6 +233,8 @@ int	 api_kube_path(const char *path);
 void	 api_kube_serve(struct api_req *);
 /* The kind whose objects are stored under key (o/<store>/...), or NULL. */
 const struct api_kind *api_kube_kind_of(const char *key);
+/* Frees what a query holds and zeroes it. */
+void	 api_kube_query_clear(struct api_query *);
 /* The kinds, for the watch hub's per-kind lists. */
 extern const struct api_kind	api_kube_kinds[];
 extern const size_t		api_kube_nkinds;
@@ -241,6 +249,13 @@ void	 api_list_list(struct api_req *, struct api_query *);
 /* Whether an object (its key and text) is one the query selects. */
 int	 api_list_match(const struct api_query *, const char *key,
 	    const char *js, size_t len);
+/* The continue token of a page ending at key; caller frees. */
+char	*api_list_token(uint64_t rev, const char *key);
+
+/* api_page.c: a LIST's body from a store snapshot, as the client reads. */
+/* Answers the LIST; takes q's contents, prefix and start (may be NULL). */
+void	 api_page_serve(struct api_req *, struct api_query *q, char *prefix,
+	    char *start, uint64_t rev);
 
 /* api_table.c: the meta.k8s.io/v1 Table kubectl prints. */
 /* Opens a Table: kind, apiVersion, column definitions, "rows":[. */
@@ -261,14 +276,24 @@ struct api_stream *api_stream_new(struct api *, struct bufferevent *,
 /* Frames data in place as one chunk (length line, data, CRLF). */
 void	 api_stream_frame(struct evbuffer *data);
 /*
- * Queues one framed chunk, sharing data's bytes (data must not change
- * after, nor hold references itself).
- * A live chunk over the send buffer limit closes the stream instead:
- * returns -1 and the close callback is not called.
+ * Queues one framed chunk. A live one shares data's bytes (data must not
+ * change after, nor hold references itself), and over the send buffer
+ * limit closes the stream instead: returns -1 and the close callback is
+ * not called. Any other is copied into one allocation of its size.
  */
 int	 api_stream_send(struct api_stream *, struct evbuffer *data, int live);
 /* Sends the last chunk, then closes once it is written. */
 void	 api_stream_end(struct api_stream *);
+/*
+ * Output produced from the store goes at the client's pace: the owner
+ * queues chunks until api_stream_full, and pump is called again once the
+ * client has read most of them. Cleared with a NULL pump; never called on
+ * a stream that is ending or closed.
+ */
+#define API_STREAM_FILL		(32u * 1024)	/* produced ahead */
+typedef void (*api_stream_pump_cb)(struct api_stream *, void *arg);
+void	 api_stream_pump(struct api_stream *, api_stream_pump_cb, void *arg);
+int	 api_stream_full(struct api_stream *);
 /* Closes at once without the close callback; accepts NULL. */
 void	 api_stream_close(struct api_stream *, const char *why);
 /* Bytes waiting to be written. */

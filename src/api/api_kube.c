@@ -349,7 +349,7 @@ api_kube_find(const char *group, const char *version, const char *resource)
 }
 
 /* Frees what a query holds. */
-static void
+void
 api_kube_query_clear(struct api_query *q)
 {
 	free(q->ns);

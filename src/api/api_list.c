@@ -12,7 +12,9 @@
  *
  * A continue token is "<list revision>:<last key in hex>": the next page
  * starts after that key, and the list keeps the first page's revision
- * while the change log still reaches back to it (410 Expired after).
+ * while the change log still reaches back to it (410 Expired after). The
+ * page itself is written from a store snapshot as the client reads it
+ * (api_page.c).
  */
 #include "config.h"
 
@@ -42,16 +44,6 @@ struct api_list_obj {
 	int		 labels_read;
 	char		*vals[API_LIST_MAX_FIELDS];
 	size_t		 nvals;
-};
-
-/* State of one LIST scan. */
-struct api_list_scan {
-	struct api_query	*q;
-	struct evbuffer		*items;
-	time_t			 now;
-	size_t			 n;
-	char			*last;		/* key of the last item */
-	int			 more;		/* stopped at the limit */
 };
 
 /* The revision served for an object: frames before revisions say 1. */
@@ -210,34 +202,6 @@ api_list_get(struct api_req *req, struct api_query *q)
 	free(key);
 }
 
-/* One stored object of the scan: written when selected, up to the limit. */
-static int
-api_list_scan_cb(const char *key, const char *js, size_t len, uint64_t rev,
-    void *arg)
-{
-	struct api_list_scan	*sc = arg;
-	struct api_query	*q = sc->q;
-
-	if (!api_list_match(q, key, js, len))
-		return 0;
-	if (q->limit > 0 && sc->n == (size_t)q->limit) {
-		sc->more = 1;
-		return 1;
-	}
-	if (q->table)
-		api_table_row(sc->items, q->kind, js, len, api_list_rev(rev),
-		    sc->now, sc->n == 0);
-	else {
-		if (sc->n > 0)
-			evbuffer_add(sc->items, ",", 1);
-		api_text_write_object(sc->items, js, len, api_list_rev(rev));
-	}
-	sc->n++;
-	free(sc->last);
-	sc->last = xstrdup(key);
-	return 0;
-}
-
 /* Value of a hex digit, or -1. */
 static int
 api_list_hex(int c)
@@ -290,7 +254,7 @@ api_list_token_read(const char *tok, const char *prefix, uint64_t *rev,
 }
 
 /* A continue token after key at revision rev; caller frees. */
-static char *
+char *
 api_list_token(uint64_t rev, const char *key)
 {
 	char	*tok, *p;
@@ -305,24 +269,6 @@ api_list_token(uint64_t rev, const char *key)
 	for (i = 0; i < n; i++)
 		p += snprintf(p, 3, "%02x", (unsigned char)key[i]);
 	return tok;
-}
-
-/* The list's head and tail around the items, in JSON. */
-static void
-api_list_write_json(struct evbuffer *out, const struct api_query *q,
-    struct evbuffer *items, uint64_t rev, const char *tok)
-{
-	char	apiv[128];
-
-	api_kube_api_version(q->kind, apiv, sizeof(apiv));
-	evbuffer_add_printf(out, "{\"kind\":\"%sList\",\"apiVersion\":\"%s\","
-	    "\"metadata\":{\"resourceVersion\":\"%" PRIu64 "\"", q->kind->kind,
-	    apiv, rev);
-	if (tok != NULL)
-		evbuffer_add_printf(out, ",\"continue\":\"%s\"", tok);
-	evbuffer_add(out, "},\"items\":[", 11);
-	evbuffer_add_buffer(out, items);
-	evbuffer_add(out, "]}", 2);
 }
 
 /*
@@ -341,16 +287,13 @@ api_list_prefix(const struct api_query *q)
 	return xstrdup(q->prefix);
 }
 
-/* LIST: one scan, one answer. */
+/* LIST: the token checked, then the page from a snapshot. */
 void
 api_list_list(struct api_req *req, struct api_query *q)
 {
-	struct api		*api = api_req_api(req);
-	struct api_list_scan	 sc;
-	struct evbuffer		*out;
-	char			*prefix, *start = NULL, *tok = NULL;
-	uint64_t		 rev;
-	int			 rc;
+	struct api	*api = api_req_api(req);
+	char		*prefix, *start = NULL;
+	uint64_t	 rev;
 
 	rev = api_list_revision(api);
 	prefix = api_list_prefix(q);
@@ -371,31 +314,5 @@ api_list_list(struct api_req *req, struct api_query *q)
 			return;
 		}
 	}
-	memset(&sc, 0, sizeof(sc));
-	sc.q = q;
-	sc.now = time(NULL);
-	if ((sc.items = evbuffer_new()) == NULL ||
-	    (out = evbuffer_new()) == NULL)
-		fatalx("api: out of memory");
-	rc = store_scan_rev(api->store, prefix, start, api_list_scan_cb, &sc);
-	if (rc == -1)
-		api_reply_status(req, 500, "InternalError", "cannot read the "
-		    "store");
-	else {
-		if (sc.more)
-			tok = api_list_token(rev, sc.last);
-		if (q->table) {
-			api_table_open(out, q->kind, 1);
-			evbuffer_add_buffer(out, sc.items);
-			api_table_close(out, rev, tok);
-		} else
-			api_list_write_json(out, q, sc.items, rev, tok);
-		api_reply(req, 200, "application/json", out);
-	}
-	evbuffer_free(out);
-	evbuffer_free(sc.items);
-	free(sc.last);
-	free(tok);
-	free(start);
-	free(prefix);
+	api_page_serve(req, q, prefix, start, rev);
 }

@@ -325,6 +325,31 @@ api_metrics_http(struct metrics_out *out, struct api *api)
 	api_metrics_drops(out, api);
 }
 
+/* Streams: lists written as read, clients cut off for not reading. */
+static void
+api_metrics_streams(struct metrics_out *out, struct api *api)
+{
+	const char	*name = "edgesite_http_clients_cut_total";
+
+	metrics_gauge(out, "edgesite_http_open_streams",
+	    "Watches and lists the local endpoint is streaming.",
+	    api->nstreams);
+	metrics_counter(out, "edgesite_http_lists_streamed_total",
+	    "Lists too long to build ahead, written as their client read.",
+	    api->streamed_lists);
+	metrics_counter(out, "edgesite_http_lists_cut_total",
+	    "Streamed lists cut short by a store error.", api->lists_cut);
+	if (metrics_family(out, name, METRICS_COUNTER, "Clients of the local "
+	    "endpoint disconnected for reading too slowly: nothing read for "
+	    "60 s (stalled), live changes over watch-buffer (overflow).") ==
+	    -1)
+		return;
+	metrics_u64(out, name, (const char *[]){ "reason", "stalled", NULL },
+	    api->stream_stalls);
+	metrics_u64(out, name, (const char *[]){ "reason", "overflow", NULL },
+	    api->stream_overflows);
+}
+
 /* The event-loop lag histogram and its maximum. */
 static void
 api_metrics_lag(struct metrics_out *out, struct api_metrics *m)
@@ -396,6 +421,7 @@ api_metrics_serve(struct api_req *req)
 	}
 	metrics_out_room(out, "api");
 	api_metrics_http(out, api);
+	api_metrics_streams(out, api);
 	api_metrics_lag(out, m);
 	api_metrics_dropped(out, m);
 	metrics_out_free(out);

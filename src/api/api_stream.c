@@ -10,6 +10,12 @@
  * the stream (the client lists again), and a client that reads nothing for
  * API_STREAM_STALL_SECS while data waits is cut off too.
  *
+ * What the owner produces from the store (a watch's initial events, a
+ * LIST's body) it produces at the client's pace: it fills the output up
+ * to API_STREAM_FILL bytes (api_stream_full), and the stream calls its
+ * pump again each time the client has read the output down to a quarter
+ * of that. A client that never reads costs the fill plus one object.
+ *
  * The stream is a state machine: open (chunks go out), ending (the last
  * chunk is queued, waiting for it to be written), closed (the bufferevent
  * is disabled; both are freed on a later loop turn, never from inside
@@ -18,7 +24,10 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 
+#include <inttypes.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +46,13 @@
 #define API_STREAM_STALL_SECS	60
 /* Bytes of a client's request body or stray input read and dropped. */
 #define API_STREAM_PEER_MAX	64
+/*
+ * The socket's send buffer: fixed, so the kernel does not grow it to the
+ * megabytes loopback allows and take in what a client never reads.
+ */
+#define API_STREAM_SNDBUF	(64 * 1024)
+/* Milliseconds between two logs of clients cut off. */
+#define API_STREAM_LOG_MS	60000
 
 enum api_stream_state {
 	API_STREAM_OPEN,
@@ -65,6 +81,8 @@ struct api_stream {
 	enum api_stream_state		 state;
 	api_stream_close_cb		 cb;
 	void				*arg;
+	api_stream_pump_cb		 pump;	/* NULL: nothing to produce */
+	void				*pump_arg;
 	struct event			 reap;
 	TAILQ_ENTRY(api_stream)		 entry;
 };
@@ -105,6 +123,31 @@ api_stream_enter(struct api_stream *st, enum api_stream_state next,
 	clock_timer_add(&st->reap, 0);
 }
 
+/*
+ * Counts a client cut off for not reading, and logs it at most once a
+ * minute with how many went unlogged.
+ */
+static void
+api_stream_cut(struct api_stream *st, int overflow, const char *why)
+{
+	struct api	*api = st->api;
+	uint64_t	 now = clock_mono_ms();
+
+	if (overflow)
+		api->stream_overflows++;
+	else
+		api->stream_stalls++;
+	if (api->cut_logged != 0 && now - api->cut_logged < API_STREAM_LOG_MS) {
+		api->cut_quiet++;
+		return;
+	}
+	log_warnx("api: %s: client reads too slowly (%s), disconnected; %"
+	    PRIu64 " more since the last such line", st->peer, why,
+	    api->cut_quiet);
+	api->cut_logged = now;
+	api->cut_quiet = 0;
+}
+
 /* The one place a stream's state changes. */
 static void
 api_stream_fsm(struct api_stream *st, enum api_stream_event ev,
@@ -120,19 +163,25 @@ api_stream_fsm(struct api_stream *st, enum api_stream_event ev,
 			break;
 		case API_STREAM_EV_DRAINED:
 			break;
-		case API_STREAM_EV_GONE:
 		case API_STREAM_EV_STALLED:
+			api_stream_cut(st, 0, why);
+			/* FALLTHROUGH */
+		case API_STREAM_EV_GONE:
 			api_stream_enter(st, API_STREAM_CLOSED, why);
 			/* last: the owner may not touch the stream again */
 			st->cb(st, why, st->arg);
 			break;
 		case API_STREAM_EV_OVERFLOW:
+			api_stream_cut(st, 1, why);
+			/* FALLTHROUGH */
 		case API_STREAM_EV_CLOSE:
 			api_stream_enter(st, API_STREAM_CLOSED, why);
 			break;
 		}
 		break;
 	case API_STREAM_ENDING:
+		if (ev == API_STREAM_EV_STALLED)
+			api_stream_cut(st, 0, why);
 		if (ev != API_STREAM_EV_END)
 			api_stream_enter(st, API_STREAM_CLOSED, why);
 		break;
@@ -151,12 +200,17 @@ api_stream_read_cb(struct bufferevent *bev, void *arg)
 	evbuffer_drain(in, evbuffer_get_length(in));
 }
 
-/* The output is written out. */
+/* The output is written down to the low mark: produce more, if any. */
 static void
 api_stream_write_cb(struct bufferevent *bev, void *arg)
 {
+	struct api_stream	*st = arg;
+
 	(void)bev;
-	api_stream_fsm(arg, API_STREAM_EV_DRAINED, "written");
+	if (st->pump != NULL && st->state == API_STREAM_OPEN)
+		st->pump(st, st->pump_arg);
+	else if (evbuffer_get_length(bufferevent_get_output(st->bev)) == 0)
+		api_stream_fsm(st, API_STREAM_EV_DRAINED, "written");
 }
 
 /* End of file, an error, or the write timeout. */
@@ -179,6 +233,7 @@ api_stream_new(struct api *api, struct bufferevent *bev, const char *peer,
 {
 	struct api_stream	*st;
 	struct timeval		 stall = { API_STREAM_STALL_SECS, 0 };
+	int			 sndbuf = API_STREAM_SNDBUF;
 
 	st = xcalloc(1, sizeof(*st));
 	st->api = api;
@@ -194,6 +249,11 @@ api_stream_new(struct api *api, struct bufferevent *bev, const char *peer,
 	bufferevent_setcb(bev, api_stream_read_cb, api_stream_write_cb,
 	    api_stream_event_cb, st);
 	bufferevent_setwatermark(bev, EV_READ, 0, 4096);
+	bufferevent_setwatermark(bev, EV_WRITE, API_STREAM_FILL / 4, 0);
+	if (setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_SNDBUF,
+	    &sndbuf, sizeof(sndbuf)) == -1)
+		log_debug("api: %s: cannot size the send buffer: %s", peer,
+		    strerror(errno));
 	bufferevent_set_timeouts(bev, NULL, &stall);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	return st;
@@ -210,12 +270,49 @@ api_stream_frame(struct evbuffer *data)
 	evbuffer_add(data, "\r\n", 2);
 }
 
-/* Queues a framed chunk by reference; a live one first checks the limit. */
+/* Frees a chunk copied by api_stream_copy once it is written. */
+static void
+api_stream_copy_free(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
+/*
+ * Queues a copy of data in one allocation of its size: an evbuffer's own
+ * chains round up to twice that, which a stream that waits on its client
+ * would hold for as long as it waits.
+ */
+static int
+api_stream_copy(struct evbuffer *out, struct evbuffer *data)
+{
+	size_t	 len = evbuffer_get_length(data);
+	char	*p;
+
+	if (len == 0)
+		return 0;
+	p = xmalloc(len);
+	if (evbuffer_copyout(data, p, len) != (ev_ssize_t)len ||
+	    evbuffer_add_reference(out, p, len, api_stream_copy_free,
+	    NULL) == -1) {
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Queues a framed chunk: a live one (shared with other streams) by
+ * reference once it checked the limit, one of this stream's own as a
+ * compact copy.
+ */
 int
 api_stream_send(struct api_stream *st, struct evbuffer *data, int live)
 {
 	struct evbuffer	*out;
 	char		 why[64];
+	int		 rc;
 
 	if (st->state != API_STREAM_OPEN)
 		return -1;
@@ -225,11 +322,30 @@ api_stream_send(struct api_stream *st, struct evbuffer *data, int live)
 		api_stream_fsm(st, API_STREAM_EV_OVERFLOW, why);
 		return -1;
 	}
-	if (evbuffer_add_buffer_reference(out, data) == -1) {
+	rc = live ? evbuffer_add_buffer_reference(out, data) :
+	    api_stream_copy(out, data);
+	if (rc == -1) {
 		api_stream_fsm(st, API_STREAM_EV_OVERFLOW, "cannot queue");
 		return -1;
 	}
 	return 0;
+}
+
+/* Sets (or with NULL, clears) what produces more as the client reads. */
+void
+api_stream_pump(struct api_stream *st, api_stream_pump_cb pump, void *arg)
+{
+	st->pump = pump;
+	st->pump_arg = arg;
+}
+
+/* Whether the owner should wait for the client before producing more. */
+int
+api_stream_full(struct api_stream *st)
+{
+	return st->state != API_STREAM_OPEN ||
+	    evbuffer_get_length(bufferevent_get_output(st->bev)) >=
+	    API_STREAM_FILL;
 }
 
 /* The last chunk; the stream closes once it is written. */
@@ -261,6 +377,9 @@ api_stream_close_all(struct api *api)
 	struct api_stream	*st;
 
 	while ((st = TAILQ_FIRST(&api->streams)) != NULL) {
+		/* an owner still producing (a LIST) lets go of its state */
+		if (st->state == API_STREAM_OPEN)
+			st->cb(st, "shutting down", st->arg);
 		if (st->state != API_STREAM_CLOSED)
 			api->nstreams--;
 		evtimer_del(&st->reap);

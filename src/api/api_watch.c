@@ -10,6 +10,12 @@
  * live changes follow until timeoutSeconds (else 30 to 60 minutes), with
  * BOOKMARK events when allowWatchBookmarks asks.
  *
+ * The events before the live ones go at the client's pace (api_stream.c
+ * pumps them): the ADDED objects from a store snapshot, then the change
+ * log after the snapshot's revision (or after the client's) up to the
+ * store's revision, each resumed where the client's reading stopped it.
+ * Only then does the watch join its kind's live watches.
+ *
  * The hub owns every watch and one store subscription to objects. Each
  * change is matched against the watches of its kind and serialized once
  * per format (JSON event, Table event) however many watches take it;
@@ -17,8 +23,9 @@
  * turn. A watch whose client does not keep up is closed by its stream
  * (api_stream.c) instead of buffering without bound.
  *
- * A watch is a state machine: live (events flow), closed (its stream is
- * ended or gone; freed on a later loop turn).
+ * A watch is a state machine: replay (the events before the live ones),
+ * live (events flow), closed (its stream is ended or gone; freed on a
+ * later loop turn).
  */
 #include "config.h"
 
@@ -49,17 +56,17 @@
 #define API_WATCH_MAX_KINDS	32
 
 enum api_watch_state {
-	API_WATCH_NEW,
+	API_WATCH_REPLAY,
 	API_WATCH_LIVE,
 	API_WATCH_CLOSED,
 };
 
 static const char *const api_watch_state_names[] = {
-	"new", "live", "closed",
+	"replay", "live", "closed",
 };
 
 enum api_watch_event {
-	API_WATCH_EV_START,	/* the replay is queued */
+	API_WATCH_EV_START,	/* the replay is all queued */
 	API_WATCH_EV_EXPIRED,	/* the resourceVersion is not kept */
 	API_WATCH_EV_TIMEOUT,	/* timeoutSeconds passed */
 	API_WATCH_EV_GONE,	/* the stream closed under us */
@@ -74,6 +81,11 @@ struct api_watch {
 	char			 peer[64];
 	enum api_watch_state	 state;
 	uint64_t		 since;		/* replay covered up to here */
+	struct store_snap	*snap;		/* the ADDED objects to go */
+	char			*pos;		/* the last of them queued */
+	char			*logpos;	/* the last log entry queued */
+	uint64_t		 told;		/* its revision */
+	int			 full;		/* a scan waits on the client */
 	struct event		 timeout;
 	struct event		 bookmark;
 	TAILQ_ENTRY(api_watch)	 entry;
@@ -84,6 +96,7 @@ struct api_watch_hub {
 	struct api		*api;
 	struct store_sub	*sub;
 	struct api_watches	 kinds[API_WATCH_MAX_KINDS];
+	struct api_watches	 replaying;
 	struct api_watches	 dead;
 	struct event		 reap;
 	size_t			 n;
@@ -201,6 +214,8 @@ api_watch_reap_cb(evutil_socket_t fd, short what, void *arg)
 		free(w->q.ns);
 		free(w->q.name);
 		free(w->q.prefix);
+		free(w->pos);
+		free(w->logpos);
 		free(w);
 	}
 }
@@ -220,6 +235,13 @@ api_watch_enter(struct api_watch *w, enum api_watch_state next,
 	if (w->state == API_WATCH_LIVE)
 		TAILQ_REMOVE(&hub->kinds[api_watch_kind_index(w->q.kind)], w,
 		    entry);
+	if (w->state == API_WATCH_REPLAY) {
+		TAILQ_REMOVE(&hub->replaying, w, entry);
+		store_snap_free(w->snap);
+		w->snap = NULL;
+		if (w->st != NULL)
+			api_stream_pump(w->st, NULL, NULL);
+	}
 	if (next == API_WATCH_LIVE)
 		TAILQ_INSERT_TAIL(&hub->kinds[api_watch_kind_index(w->q.kind)],
 		    w, entry);
@@ -258,14 +280,14 @@ static void
 api_watch_fsm(struct api_watch *w, enum api_watch_event ev, const char *why)
 {
 	switch (w->state) {
-	case API_WATCH_NEW:
+	case API_WATCH_REPLAY:
 		if (ev == API_WATCH_EV_START) {
 			api_watch_enter(w, API_WATCH_LIVE, why);
 			break;
 		}
 		if (ev == API_WATCH_EV_EXPIRED)
 			api_watch_expired(w);
-		if (ev == API_WATCH_EV_EXPIRED || ev == API_WATCH_EV_SHUTDOWN)
+		if (ev != API_WATCH_EV_GONE)
 			api_stream_end(w->st);
 		api_watch_enter(w, API_WATCH_CLOSED, why);
 		break;
@@ -281,9 +303,7 @@ api_watch_fsm(struct api_watch *w, enum api_watch_event ev, const char *why)
 			api_watch_enter(w, API_WATCH_CLOSED, why);
 			break;
 		case API_WATCH_EV_OVERFLOW:
-			log_warnx("watch %s %s: client reads too slowly (%s), "
-			    "closing it; it will list again",
-			    w->q.kind->resource, w->peer, why);
+			/* the stream logged it, rate-limited; the client lists */
 			api_watch_enter(w, API_WATCH_CLOSED, why);
 			break;
 		case API_WATCH_EV_GONE:
@@ -324,7 +344,9 @@ api_watch_bookmark_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	api_watch_bookmark_send(w, api_watch_rev(w), 0);
+	/* while replaying, the hub's revision is ahead of what went out */
+	if (w->state == API_WATCH_LIVE)
+		api_watch_bookmark_send(w, api_watch_rev(w), 0);
 	clock_timer_add(&w->bookmark, API_WATCH_BOOKMARK_SECS * 1000);
 }
 
@@ -427,7 +449,7 @@ api_watch_change_cb(const struct store_change *ch, void *arg)
 			evbuffer_free(fan.ev[i / 2][i % 2]);
 }
 
-/* Replay of a current object as ADDED. */
+/* Replay of a current object as ADDED; stops once the client lags. */
 static int
 api_watch_initial_cb(const char *key, const char *js, size_t len,
     uint64_t rev, void *arg)
@@ -438,46 +460,114 @@ api_watch_initial_cb(const char *key, const char *js, size_t len,
 		return 0;
 	api_watch_send_own(w, api_watch_event(w->q.kind, w->q.table, "ADDED",
 	    js, len, rev != 0 ? rev : 1));
-	return 0;
+	if (!api_stream_full(w->st))
+		return 0;
+	free(w->pos);
+	w->pos = xstrdup(key);
+	w->full = 1;
+	return 1;
 }
 
-/* Replay of one logged change since the client's revision. */
-static void
+/* Replay of one logged change; stops once the client lags. */
+static int
 api_watch_log_cb(const struct store_change *ch, void *arg)
 {
 	struct api_watch	*w = arg;
 
 	if (!api_watch_selects(w, ch))
-		return;
+		return 0;
 	api_watch_send_own(w, api_watch_event(w->q.kind, w->q.table,
 	    api_watch_type(ch->type), ch->val != NULL ? ch->val : ch->old !=
 	    NULL ? ch->old : "{}", ch->val != NULL ? ch->len : ch->old !=
 	    NULL ? ch->oldlen : 2, ch->revision));
+	w->told = ch->revision;
+	return api_stream_full(w->st);
 }
 
 /*
- * The events before the live ones; -1 when the client's revision is not
- * in the change log (expired) or the store failed.
+ * The ADDED objects from the snapshot, as far as the client lets them go:
+ * 1 while some are left, 0 when all are queued, -1 on a store error.
  */
 static int
-api_watch_replay(struct api_watch *w)
+api_watch_replay_objects(struct api_watch *w)
+{
+	uint64_t	rev;
+
+	w->full = 0;
+	if (store_snap_scan(w->snap, w->q.prefix, w->pos,
+	    api_watch_initial_cb, w) == -1)
+		return -1;
+	if (w->full)
+		return 1;
+	rev = store_snap_revision(w->snap);
+	w->since = rev != 0 ? rev : 1;
+	store_snap_free(w->snap);
+	w->snap = NULL;
+	if (w->q.initial_end && w->q.bookmarks)
+		api_watch_bookmark_send(w, w->since, 1);
+	return 0;
+}
+
+/*
+ * The next part of the replay: 1 while the client holds it up, 0 when it
+ * reached the store's revision, -1 when the change log no longer reaches
+ * back to where it stands (expired) or the store failed.
+ */
+static int
+api_watch_replay_step(struct api_watch *w)
+{
+	struct store	*store = w->hub->api->store;
+	int		 rc;
+
+	if (w->snap != NULL && (rc = api_watch_replay_objects(w)) != 0)
+		return rc;
+	if ((w->logpos != NULL ? w->told : w->since) < store_log_first(store))
+		return -1;
+	if ((rc = store_log_step(store, w->since, &w->logpos, w->q.prefix,
+	    api_watch_log_cb, w)) != 0)
+		return rc;
+	w->since = api_list_revision(w->hub->api);
+	return 0;
+}
+
+/* The client read most of what was queued: the replay goes on. */
+static void
+api_watch_pump_cb(struct api_stream *st, void *arg)
+{
+	struct api_watch	*w = arg;
+
+	(void)st;
+	switch (api_watch_replay_step(w)) {
+	case -1:
+		api_watch_fsm(w, API_WATCH_EV_EXPIRED, "resourceVersion not "
+		    "kept");
+		break;
+	case 0:
+		api_watch_fsm(w, API_WATCH_EV_START, "replayed");
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Where the replay starts: a snapshot for the ADDED objects, or the
+ * client's revision in the change log; -1 when that is not kept.
+ */
+static int
+api_watch_replay_open(struct api_watch *w)
 {
 	struct store	*store = w->hub->api->store;
 	uint64_t	 rev = api_list_revision(w->hub->api);
 
-	w->since = rev;
 	if (!w->q.rv_given) {
-		if (store_scan_rev(store, w->q.prefix, NULL,
-		    api_watch_initial_cb, w) == -1)
-			return -1;
-		if (w->q.initial_end && w->q.bookmarks)
-			api_watch_bookmark_send(w, rev, 1);
+		w->snap = store_snap_new(store);
 		return 0;
 	}
 	if (w->q.rv < store_log_first(store) || w->q.rv > rev)
 		return -1;
-	return store_log_scan(store, w->q.rv, w->q.prefix, api_watch_log_cb,
-	    w);
+	w->since = w->q.rv;
+	return 0;
 }
 
 /* Arms the timeout (jittered by default) and the bookmarks. */
@@ -521,17 +611,20 @@ api_watch_start(struct api_req *req, struct api_query *q)
 	w->q = *q;
 	w->q.cont = NULL;
 	memset(q, 0, sizeof(*q));
-	w->state = API_WATCH_NEW;
+	w->state = API_WATCH_REPLAY;
+	TAILQ_INSERT_TAIL(&hub->replaying, w, entry);
 	snprintf(w->peer, sizeof(w->peer), "%s", api_req_peer(req));
 	w->st = api_stream_new(api, bev, w->peer, limit, api_watch_stream_cb,
 	    w);
 	hub->n++;
 	api_watch_timers(w);
-	if (api_watch_replay(w) == -1)
+	if (api_watch_replay_open(w) == -1) {
 		api_watch_fsm(w, API_WATCH_EV_EXPIRED, "resourceVersion not "
 		    "kept");
-	else
-		api_watch_fsm(w, API_WATCH_EV_START, "replayed");
+		return;
+	}
+	api_stream_pump(w->st, api_watch_pump_cb, w);
+	api_watch_pump_cb(w->st, w);
 }
 
 /* One subscription for all watches. */
@@ -547,6 +640,7 @@ api_watch_hub_new(struct api *api)
 	hub->api = api;
 	for (i = 0; i < API_WATCH_MAX_KINDS; i++)
 		TAILQ_INIT(&hub->kinds[i]);
+	TAILQ_INIT(&hub->replaying);
 	TAILQ_INIT(&hub->dead);
 	evtimer_assign(&hub->reap, api->base, api_watch_reap_cb, hub);
 	hub->rev = store_revision(api->store);
@@ -568,6 +662,8 @@ api_watch_hub_free(struct api_watch_hub *hub)
 		while ((w = TAILQ_FIRST(&hub->kinds[i])) != NULL)
 			api_watch_fsm(w, API_WATCH_EV_SHUTDOWN, "shutting "
 			    "down");
+	while ((w = TAILQ_FIRST(&hub->replaying)) != NULL)
+		api_watch_fsm(w, API_WATCH_EV_SHUTDOWN, "shutting down");
 	evtimer_del(&hub->reap);
 	api_watch_reap_cb(-1, 0, hub);
 	store_unsubscribe(hub->sub);

@@ -265,7 +265,7 @@ kube_get_outbox_stats(struct kube *k, struct kube_outbox_stats *st)
 		kube_outbox_get_stats(k->outbox, st);
 }
 
-/* /metrics: the outbox's counts (arg is the room). */
+/* /metrics: the outbox's counts and the skipped objects (arg: the room). */
 void
 kube_metrics(struct metrics_out *out, void *arg)
 {
@@ -289,6 +289,10 @@ kube_metrics(struct metrics_out *out, void *arg)
 	    st.events_dropped);
 	metrics_counter(out, "edgesite_kube_outbox_damaged_total",
 	    "Unreadable outbox records dropped.", st.damaged);
+	metrics_counter(out, "edgesite_kube_objects_skipped_total",
+	    "List items and watch events from the apiserver skipped: "
+	    "malformed, or over the value or line limit.",
+	    arg != NULL ? ((struct kube *)arg)->skipped : 0);
 }
 
 void

@@ -54,6 +54,7 @@ struct kube {
 	struct kube_lease	*lease;
 	struct kube_outbox	*outbox;
 	struct kube_refs	*refs;
+	uint64_t		 skipped;	/* list items, watch events */
 };
 
 /* kube.c: reachability, reported by every part after each request. */

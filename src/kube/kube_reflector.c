@@ -26,12 +26,12 @@
 
 #include "core/backoff.h"
 #include "core/clock.h"
-#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "kube/kube_http.h"
 #include "kube/kube_int.h"
+#include "kube/kube_object.h"
 #include "kube/kube_reflector.h"
 #include "store/store.h"
 
@@ -90,6 +90,7 @@ struct kube_reflector {
 	char				*name;		/* for logs */
 	char				*key_version;
 	char				*scope;		/* store prefix or key */
+	struct kube_object_scope	 keep;		/* what it keeps */
 	int				 flags;
 	kube_reflector_cb		 cb;
 	void				*cb_arg;
@@ -203,6 +204,10 @@ kube_reflector_new(struct kube *k, const struct kube_resource *res,
 		    NULL);
 		r->name = xstrdup(res->store_name);
 	}
+	r->keep.store_name = res->store_name;
+	r->keep.namespaced = res->namespaced;
+	r->keep.ns = r->ns;
+	r->keep.only = r->only;
 	backoff_init(&r->backoff, KUBE_REFLECTOR_BASE_MS,
 	    KUBE_REFLECTOR_CAP_MS, KUBE_REFLECTOR_STABLE_MS);
 	r->state = KUBE_REFLECTOR_IDLE;
@@ -357,88 +362,6 @@ kube_reflector_status(struct kube_reflector *r, const struct kube_resp *resp,
 	return KUBE_REFLECTOR_EV_FAILED;
 }
 
-/*
- * Checks an object's identity and returns its store key (caller frees).
- * NULL with *errstr for a malformed object, NULL with *errstr NULL for one
- * outside the reflector's scope.
- */
-static char *
-kube_reflector_object_key(struct kube_reflector *r, const cJSON *obj,
-    const char **errstr)
-{
-	const char	*name, *ns = NULL;
-
-	*errstr = NULL;
-	if (!cJSON_IsObject(obj)) {
-		*errstr = "not an object";
-		return NULL;
-	}
-	if (!cJSON_IsObject(json_get(obj, "metadata"))) {
-		*errstr = "no metadata";
-		return NULL;
-	}
-	name = json_get_string(obj, "metadata.name");
-	if (!dnsname_segment(name)) {
-		*errstr = "missing or bad metadata.name";
-		return NULL;
-	}
-	if (r->res->namespaced) {
-		ns = json_get_string(obj, "metadata.namespace");
-		if (!dnsname_segment(ns)) {
-			*errstr = "missing or bad metadata.namespace";
-			return NULL;
-		}
-		if (r->ns != NULL && strcmp(ns, r->ns) != 0)
-			return NULL;
-	}
-	if (r->only != NULL && strcmp(name, r->only) != 0)
-		return NULL;
-	return store_key_object(r->res->store_name, ns, name);
-}
-
-/* Names an object in a log line: "ns/name" escaped, or "?". */
-static const char *
-kube_reflector_object_name(const cJSON *obj, char *buf, size_t len)
-{
-	const char	*name, *ns;
-	char		 tmp[300];
-
-	name = json_get_string(obj, "metadata.name");
-	ns = json_get_string(obj, "metadata.namespace");
-	if (name == NULL)
-		return "?";
-	snprintf(tmp, sizeof(tmp), "%s%s%s", ns != NULL ? ns : "",
-	    ns != NULL ? "/" : "", name);
-	return log_escape(tmp, strlen(tmp), buf, len);
-}
-
-/*
- * Prepares an object for the store: drops metadata.managedFields, fills
- * kind and apiVersion when a list left them out. Returns the JSON text
- * (caller frees) or NULL when it is too large.
- */
-static char *
-kube_reflector_object_text(cJSON *obj, const char *kind, const char *apiv,
-    size_t *len)
-{
-	cJSON	*md;
-	char	*text;
-
-	md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-	cJSON_DeleteItemFromObjectCaseSensitive(md, "managedFields");
-	if (kind != NULL && json_get(obj, "kind") == NULL)
-		cJSON_AddStringToObject(obj, "kind", kind);
-	if (apiv != NULL && json_get(obj, "apiVersion") == NULL)
-		cJSON_AddStringToObject(obj, "apiVersion", apiv);
-	text = json_print(obj);
-	*len = strlen(text);
-	if (*len > STORE_MAX_VALUE) {
-		free(text);
-		return NULL;
-	}
-	return text;
-}
-
 /* Remembers a listed key for the relist diff. */
 static void
 kube_reflector_seen_add(struct kube_reflector *r, char *key)
@@ -463,27 +386,23 @@ static void
 kube_reflector_list_item(struct kube_reflector *r, cJSON *item,
     const char *kind, const char *apiv)
 {
-	const char	*errstr;
-	char		*key, *text, buf[300];
-	size_t		 len;
+	struct kube_object_event	 ev;
 
-	if ((key = kube_reflector_object_key(r, item, &errstr)) == NULL) {
-		if (errstr != NULL)
-			log_warnx("%s: list: skipping object %s: %s", r->name,
-			    kube_reflector_object_name(item, buf, sizeof(buf)),
-			    errstr);
-		return;
+	switch (kube_object_item(&r->keep, item, kind, apiv, STORE_MAX_VALUE,
+	    &ev)) {
+	case KUBE_OBJECT_SKIP:
+		log_warnx("%s: list: skipping %s", r->name, ev.why);
+		r->k->skipped++;
+		break;
+	case KUBE_OBJECT_PUT:
+		store_batch_put(r->batch, ev.key, ev.text, ev.len);
+		kube_reflector_seen_add(r, ev.key);
+		ev.key = NULL;
+		break;
+	default:
+		break;
 	}
-	if ((text = kube_reflector_object_text(item, kind, apiv,
-	    &len)) == NULL) {
-		log_warnx("%s: list: skipping %s: larger than %u bytes",
-		    r->name, key, STORE_MAX_VALUE);
-		free(key);
-		return;
-	}
-	store_batch_put(r->batch, key, text, len);
-	free(text);
-	kube_reflector_seen_add(r, key);
+	kube_object_event_clear(&ev);
 }
 
 /*
@@ -662,19 +581,15 @@ kube_reflector_watch_abort(struct kube_reflector *r,
 
 /* A watch ERROR event: 410 lists again, anything else backs off. */
 static void
-kube_reflector_watch_error(struct kube_reflector *r, const cJSON *st)
+kube_reflector_watch_error(struct kube_reflector *r,
+    const struct kube_object_event *ev)
 {
-	const char	*msg;
-	int64_t		 code = 0;
+	const char	*msg = ev->message;
 	char		 buf[160];
 
-	json_get_int(st, "code", &code);
-	msg = json_get_string(st, "message");
-	if (msg == NULL)
-		msg = "";
-	kube_reflector_why(r, "watch error %lld: %s", (long long)code,
+	kube_reflector_why(r, "watch error %lld: %s", (long long)ev->code,
 	    log_escape(msg, strlen(msg), buf, sizeof(buf)));
-	if (code == 410) {
+	if (ev->code == 410) {
 		kube_reflector_why(r, "410 gone: %s", log_escape(msg,
 		    strlen(msg), buf, sizeof(buf)));
 		kube_reflector_watch_abort(r, KUBE_REFLECTOR_EV_GONE);
@@ -705,83 +620,36 @@ kube_reflector_write(struct kube_reflector *r, const char *key,
 	return 0;
 }
 
-/* ADDED, MODIFIED or DELETED: the object and the resume point. */
-static void
-kube_reflector_watch_apply(struct kube_reflector *r, const char *type,
-    cJSON *obj)
-{
-	const char	*errstr, *rv;
-	char		*key, *text = NULL, buf[300];
-	size_t		 len = 0;
-
-	if ((key = kube_reflector_object_key(r, obj, &errstr)) == NULL) {
-		if (errstr != NULL)
-			log_warnx("%s: watch: skipping %s %s: %s", r->name,
-			    type, kube_reflector_object_name(obj, buf,
-			    sizeof(buf)), errstr);
-		return;
-	}
-	rv = json_get_string(obj, "metadata.resourceVersion");
-	if (rv == NULL || *rv == '\0') {
-		log_warnx("%s: watch: skipping %s %s: no resourceVersion",
-		    r->name, type, key);
-		free(key);
-		return;
-	}
-	if (strcmp(type, "DELETED") != 0 && (text =
-	    kube_reflector_object_text(obj, NULL, NULL, &len)) == NULL) {
-		log_warnx("%s: watch: skipping %s %s: larger than %u bytes",
-		    r->name, type, key, STORE_MAX_VALUE);
-		free(key);
-		return;
-	}
-	log_trace(LOG_SUB_KUBE, "%s: %s %s at %s", r->name, type, key, rv);
-	if (text != NULL)
-		kube_reflector_write(r, key, text, len, rv);
-	else
-		kube_reflector_write(r, key, NULL, 0, rv);
-	free(text);
-	free(key);
-}
-
 /* One watch line: {"type": ..., "object": {...}}; bad ones are skipped. */
 static void
 kube_reflector_watch_event(struct kube_reflector *r, const char *line,
     size_t len)
 {
-	cJSON		*root, *obj;
-	const char	*errstr, *type, *rv;
+	struct kube_object_event	 ev;
 
-	if ((root = json_parse(line, len, KUBE_HTTP_MAX_LINE,
-	    &errstr)) == NULL) {
-		log_warnx("%s: watch: skipping a line of %zu bytes: %s",
-		    r->name, len, errstr);
-		return;
+	switch (kube_object_event(&r->keep, line, len, STORE_MAX_VALUE,
+	    &ev)) {
+	case KUBE_OBJECT_SKIP:
+		log_warnx("%s: watch: skipping %s", r->name, ev.why);
+		r->k->skipped++;
+		break;
+	case KUBE_OBJECT_IGNORE:
+		break;
+	case KUBE_OBJECT_PUT:
+	case KUBE_OBJECT_DELETE:
+		log_trace(LOG_SUB_KUBE, "%s: %s %s at %s", r->name, ev.type,
+		    ev.key, ev.rv);
+		kube_reflector_write(r, ev.key, ev.text, ev.len, ev.rv);
+		break;
+	case KUBE_OBJECT_BOOKMARK:
+		log_trace(LOG_SUB_KUBE, "%s: bookmark at %s", r->name, ev.rv);
+		kube_reflector_write(r, NULL, NULL, 0, ev.rv);
+		break;
+	case KUBE_OBJECT_ERROR:
+		kube_reflector_watch_error(r, &ev);
+		break;
 	}
-	type = json_get_string(root, "type");
-	obj = cJSON_GetObjectItemCaseSensitive(root, "object");
-	if (type == NULL || !cJSON_IsObject(obj))
-		log_warnx("%s: watch: skipping an event without type or "
-		    "object", r->name);
-	else if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") ==
-	    0 || strcmp(type, "DELETED") == 0)
-		kube_reflector_watch_apply(r, type, obj);
-	else if (strcmp(type, "BOOKMARK") == 0) {
-		rv = json_get_string(obj, "metadata.resourceVersion");
-		if (rv == NULL || *rv == '\0')
-			log_warnx("%s: watch: skipping a bookmark without "
-			    "resourceVersion", r->name);
-		else {
-			log_trace(LOG_SUB_KUBE, "%s: bookmark at %s", r->name,
-			    rv);
-			kube_reflector_write(r, NULL, NULL, 0, rv);
-		}
-	} else if (strcmp(type, "ERROR") == 0)
-		kube_reflector_watch_error(r, obj);
-	else
-		log_warnx("%s: watch: skipping an event of unknown type",
-		    r->name);
-	cJSON_Delete(root);
+	kube_object_event_clear(&ev);
 }
 
 /*
@@ -802,10 +670,11 @@ kube_reflector_line_cb(struct kube_req *req, const char *line, size_t len,
 		r->denials = 0;
 		kube_set_online(r->k, 1, NULL);
 	}
-	if (line == NULL)
+	if (line == NULL) {
 		log_warnx("%s: watch: skipping an event of %zu bytes: larger "
 		    "than %u bytes", r->name, len, KUBE_HTTP_MAX_LINE);
-	else
+		r->k->skipped++;
+	} else
 		kube_reflector_watch_event(r, line, len);
 }
 

@@ -93,6 +93,16 @@ struct store_sub {
 };
 TAILQ_HEAD(store_subs, store_sub);
 
+/* A read view of the store as one revision left it (store.h). */
+struct store_snap {
+	struct store			*s;	/* NULL once the store closed */
+	const leveldb_snapshot_t	*snap;
+	leveldb_readoptions_t		*ro;
+	uint64_t			 revision;
+	TAILQ_ENTRY(store_snap)		 entry;
+};
+TAILQ_HEAD(store_snaps, store_snap);
+
 struct store_sync_watch {
 	struct store		*s;
 	store_synced_cb		 cb;
@@ -127,6 +137,7 @@ struct store {
 	struct event		*ev_notify;
 	struct store_pendings	 pending;
 	struct store_subs	 subs;
+	struct store_snaps	 snaps;
 	struct event		*ev_sync;
 	struct store_sync_watches watches;
 	int			 dispatching;
@@ -137,6 +148,7 @@ static char	store_err[2048];
 
 static void	store_free(struct store *);
 static void	store_notify_cb(evutil_socket_t, short, void *);
+static void	store_snaps_release(struct store *);
 static void	store_sync_cb(evutil_socket_t, short, void *);
 
 /* Fills the static error buffer and points *errstr at it. */
@@ -403,6 +415,7 @@ store_open(struct event_base *base, const char *dir, const char **errstr)
 	xasprintf(&s->dbdir, "%s/%s", dir, STORE_DB_DIR);
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->subs);
+	TAILQ_INIT(&s->snaps);
 	TAILQ_INIT(&s->watches);
 	if ((s->lockfd = store_lock_take(dir, errstr)) == -1)
 		goto fail;
@@ -557,6 +570,8 @@ store_reopen(struct store *s)
 {
 	char	*err = NULL;
 
+	/* a reader's snapshot does not outlive its database */
+	store_snaps_release(s);
 	if (s->db != NULL)
 		leveldb_close(s->db);
 	/* never a new database over the files of this one */
@@ -653,6 +668,7 @@ store_close(struct store *s)
 	if (s == NULL || s->closed)
 		return;
 	store_sync(s);
+	store_snaps_release(s);
 	if (s->db != NULL)
 		leveldb_close(s->db);
 	s->db = NULL;
@@ -1227,11 +1243,12 @@ store_key_copy(char **buf, size_t *cap, const char *key, size_t len)
 	return *buf;
 }
 
-/* Either kind of scan callback. */
+/* Either kind of scan callback, and a snapshot's read options. */
 struct store_scan_fn {
 	store_scan_cb		 cb;
 	store_scan_rev_cb	 rcb;
 	void			*arg;
+	leveldb_readoptions_t	*ro;	/* NULL: the current state */
 };
 
 /* Walks keys under prefix from the iterator's position until cb stops. */
@@ -1276,7 +1293,8 @@ store_scan_fn(struct store *s, const char *prefix, const char *start,
 	s->stats.scans++;
 	if (s->db == NULL)
 		return -1;	/* the reopen failed, logged */
-	it = leveldb_create_iterator(s->db, s->ropts);
+	it = leveldb_create_iterator(s->db, fn->ro != NULL ? fn->ro :
+	    s->ropts);
 	if (start != NULL && strcmp(start, prefix) >= 0) {
 		/* begin after start: seek to it, step over an exact match */
 		leveldb_iter_seek(it, start, strlen(start));
@@ -1303,7 +1321,7 @@ int
 store_scan_from(struct store *s, const char *prefix, const char *start,
     store_scan_cb cb, void *arg)
 {
-	struct store_scan_fn	fn = { cb, NULL, arg };
+	struct store_scan_fn	fn = { cb, NULL, arg, NULL };
 
 	return store_scan_fn(s, prefix, start, &fn);
 }
@@ -1313,7 +1331,7 @@ int
 store_scan_rev(struct store *s, const char *prefix, const char *start,
     store_scan_rev_cb cb, void *arg)
 {
-	struct store_scan_fn	fn = { NULL, cb, arg };
+	struct store_scan_fn	fn = { NULL, cb, arg, NULL };
 
 	return store_scan_fn(s, prefix, start, &fn);
 }
@@ -1345,9 +1363,26 @@ struct store_log_walk {
 	const char	*prefix;
 	size_t		 plen;
 	store_change_cb	 cb;
+	store_log_step_cb step;		/* instead of cb: may stop */
 	void		*arg;
 	int		 failed;
+	char		*pos;		/* where step stopped */
 };
+
+/* Tells one change; non-zero when a stepping walk stops after it. */
+static int
+store_log_tell(struct store_log_walk *w, const char *logkey,
+    const struct store_change *ch)
+{
+	if (w->step == NULL) {
+		w->cb(ch, w->arg);
+		return 0;
+	}
+	if (w->step(ch, w->arg) == 0)
+		return 0;
+	w->pos = xstrdup(logkey);
+	return 1;
+}
 
 /*
  * One log entry: a put is told only while the key still holds the value
@@ -1363,9 +1398,8 @@ store_log_entry_cb(const char *key, const char *val, size_t len,
 	char			*k, *cur = NULL;
 	size_t			 klen, curlen;
 	uint64_t		 currev;
-	int			 rc;
+	int			 rc, stop = 0;
 
-	(void)key;
 	if (len < 2 || (nl = memchr(val, '\n', len)) == NULL ||
 	    (klen = (size_t)(nl - val - 1)) < w->plen ||
 	    memcmp(val + 1, w->prefix, w->plen) != 0)
@@ -1380,7 +1414,7 @@ store_log_entry_cb(const char *key, const char *val, size_t len,
 		ch.type = STORE_CHANGE_DELETED;
 		ch.old = nl + 1;
 		ch.oldlen = len - (size_t)(nl + 1 - val);
-		w->cb(&ch, w->arg);
+		stop = store_log_tell(w, key, &ch);
 	} else {
 		rc = store_get_rev(w->s, k, &cur, &curlen, &currev);
 		if (rc == -1)
@@ -1390,12 +1424,12 @@ store_log_entry_cb(const char *key, const char *val, size_t len,
 			    STORE_CHANGE_MODIFIED;
 			ch.val = cur;
 			ch.len = curlen;
-			w->cb(&ch, w->arg);
+			stop = store_log_tell(w, key, &ch);
 		}
 		free(cur);
 	}
 	free(k);
-	return w->failed;
+	return w->failed || stop;
 }
 
 /* Walks the log from the first entry after revision after. */
@@ -1419,6 +1453,36 @@ store_log_scan(struct store *s, uint64_t after, const char *prefix,
 		rc = -1;
 	free(start);
 	return rc;
+}
+
+/* The log in steps: resumes after *pos, stops where step says. */
+int
+store_log_step(struct store *s, uint64_t after, char **pos,
+    const char *prefix, store_log_step_cb step, void *arg)
+{
+	struct store_log_walk	 w;
+	char			*start;
+	int			 rc;
+
+	memset(&w, 0, sizeof(w));
+	w.s = s;
+	w.prefix = prefix;
+	w.plen = strlen(prefix);
+	w.step = step;
+	w.arg = arg;
+	start = store_key_log_after(after);
+	rc = store_scan_rev(s, STORE_KEY_LOG, *pos != NULL ? *pos : start,
+	    store_log_entry_cb, &w);
+	free(start);
+	if (rc == -1 || w.failed) {
+		free(w.pos);
+		return -1;
+	}
+	if (w.pos == NULL)
+		return 0;
+	free(*pos);
+	*pos = w.pos;
+	return 1;
 }
 
 /* New subscriptions see batches committed after they are made. */
@@ -1612,6 +1676,76 @@ const char *
 store_dir(struct store *s)
 {
 	return s->dir;
+}
+
+/* A read view at the current revision; store_snap_free releases it. */
+struct store_snap *
+store_snap_new(struct store *s)
+{
+	struct store_snap	*sn;
+
+	sn = xcalloc(1, sizeof(*sn));
+	if ((sn->ro = leveldb_readoptions_create()) == NULL)
+		fatalx("store: out of memory");
+	sn->revision = s->revision;
+	if (s->db == NULL)
+		return sn;	/* the reopen failed: scans fail, logged */
+	sn->s = s;
+	sn->snap = leveldb_create_snapshot(s->db);
+	leveldb_readoptions_set_snapshot(sn->ro, sn->snap);
+	TAILQ_INSERT_TAIL(&s->snaps, sn, entry);
+	return sn;
+}
+
+/* The revision the snapshot shows. */
+uint64_t
+store_snap_revision(const struct store_snap *sn)
+{
+	return sn->revision;
+}
+
+/* store_scan_rev on the snapshot; -1 once the store is closed. */
+int
+store_snap_scan(struct store_snap *sn, const char *prefix, const char *start,
+    store_scan_rev_cb cb, void *arg)
+{
+	struct store_scan_fn	fn = { NULL, cb, arg, sn->ro };
+
+	if (sn->s == NULL)
+		return -1;
+	return store_scan_fn(sn->s, prefix, start, &fn);
+}
+
+/* Gives LevelDB its snapshot back; the handle stays for its owner. */
+static void
+store_snap_release(struct store_snap *sn)
+{
+	if (sn->s == NULL)
+		return;
+	TAILQ_REMOVE(&sn->s->snaps, sn, entry);
+	leveldb_release_snapshot(sn->s->db, sn->snap);
+	sn->s = NULL;
+}
+
+/* At close: every snapshot still held goes before the database. */
+static void
+store_snaps_release(struct store *s)
+{
+	struct store_snap	*sn;
+
+	while ((sn = TAILQ_FIRST(&s->snaps)) != NULL)
+		store_snap_release(sn);
+}
+
+/* Accepts NULL. */
+void
+store_snap_free(struct store_snap *sn)
+{
+	if (sn == NULL)
+		return;
+	store_snap_release(sn);
+	leveldb_readoptions_destroy(sn->ro);
+	free(sn);
 }
 
 /* Runs LevelDB's repair on dir/store under the state directory's lock. */

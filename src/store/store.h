@@ -201,6 +201,33 @@ uint64_t	 store_log_first(struct store *);
 int		 store_log_scan(struct store *, uint64_t after,
 		    const char *prefix, store_change_cb, void *arg);
 /*
+ * store_log_scan in steps, for a reader that goes at its client's pace:
+ * resumes after the log entry *pos names (NULL: after revision after);
+ * step returns non-zero to stop after the change it was told, and *pos
+ * (caller frees) then names that entry. Returns 1 when stopped, 0 at the
+ * end of the log, -1 on a LevelDB error.
+ */
+typedef int (*store_log_step_cb)(const struct store_change *, void *arg);
+int		 store_log_step(struct store *, uint64_t after, char **pos,
+		    const char *prefix, store_log_step_cb, void *arg);
+
+/*
+ * A snapshot: the store as the current revision left it, for a reader
+ * that scans it over many loop turns while writes go on. The store keeps
+ * the old values it shows until store_snap_free; scans of a snapshot
+ * fail once the store is closed or reopens LevelDB after a failed write.
+ * Owned by the caller.
+ */
+struct store_snap;
+struct store_snap *store_snap_new(struct store *);
+uint64_t	 store_snap_revision(const struct store_snap *);
+/* store_scan_rev of the snapshot: 0, or -1 on an error. */
+int		 store_snap_scan(struct store_snap *, const char *prefix,
+		    const char *start, store_scan_rev_cb, void *arg);
+/* Accepts NULL. */
+void		 store_snap_free(struct store_snap *);
+
+/*
  * Calls cb, on the loop after each commit, for every changed key under
  * prefix. The subscription lives until store_unsubscribe or store_close;
  * it is safe to unsubscribe (any subscription) from inside a callback.

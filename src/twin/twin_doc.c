@@ -249,6 +249,23 @@ twin_doc_check_prop(const cJSON *p, const cJSON *twin, int *code,
 	return 0;
 }
 
+/*
+ * 1 when a property before p in the update has p's name: each copy would
+ * pass its checks against the stored twin alone, and applying them in
+ * order would then give the first one's type to the second one's value.
+ */
+static int
+twin_doc_dup_prop(const cJSON *tw, const cJSON *p)
+{
+	const cJSON	*q;
+
+	for (q = tw->child; q != NULL && q != p; q = q->next) {
+		if (strcmp(q->string, p->string) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 int
 twin_doc_check_update(const cJSON *req, const cJSON *twin, int *code,
     const char **reason)
@@ -263,6 +280,9 @@ twin_doc_check_update(const cJSON *req, const cJSON *twin, int *code,
 	cJSON_ArrayForEach(p, tw) {
 		if (twin_doc_check_prop(p, twin, code, reason) == -1)
 			return -1;
+		if (twin_doc_dup_prop(tw, p))
+			return twin_doc_fail(code, reason, "property %s is "
+			    "given twice", p->string);
 	}
 	return 0;
 }

@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from containerd import containerd  # noqa: F401
+from containerd import containerd, containerd_session  # noqa: F401
 from harness import missing, wait_for
 from kube_cluster import kube_cluster  # noqa: F401
 

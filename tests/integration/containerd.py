@@ -341,7 +341,7 @@ _shared = {"ctd": None, "users": 0}
 
 
 @pytest.fixture(scope="session")
-def containerd():
+def containerd_session():
     """A started Containerd for the whole session; stopped at the end.
     Skips when the machine cannot run it (not root, not installed)."""
     why = missing()
@@ -363,3 +363,16 @@ def containerd():
         if _shared["users"] == 0:
             _shared["ctd"].stop()
             _shared["ctd"] = None
+
+
+@pytest.fixture
+def containerd(containerd_session):
+    """The session's Containerd for one test. What the test's pods left
+    running (edgesite leaves pods running when it stops, as a kubelet does)
+    is removed after it, so no later test finds another test's sandbox
+    under the same pod name."""
+    yield containerd_session
+    try:
+        containerd_session._remove_sandboxes()
+    except (OSError, subprocess.SubprocessError):
+        pass

@@ -268,6 +268,21 @@ def test_header_limits(edgesite):
     still_healthy(edgesite)
 
 
+def test_other_http_versions_get_505(edgesite):
+    # libevhtp parses any HTTP/d.d and answered in that version (found by
+    # tests/fuzz/fuzz_api_route): edgesite answers 505 in HTTP/1.1
+    for version in (b"2.1", b"1.2", b"9.9"):
+        resp = raw_exchange(edgesite, b"GET /healthz HTTP/" + version +
+                            b"\r\nHost: x\r\n\r\n", shut=True)
+        assert status_line(resp) == 505, version
+        assert resp.startswith(b"HTTP/1.1 "), resp[:40]
+        assert_status(resp.split(b"\r\n\r\n", 1)[1], 505,
+                      "HTTPVersionNotSupported")
+    resp = raw_exchange(edgesite, b"GET /healthz HTTP/1.0\r\n\r\n", shut=True)
+    assert status_line(resp) == 200
+    still_healthy(edgesite)
+
+
 def test_garbage_on_a_raw_socket(edgesite):
     resp = raw_exchange(edgesite, bytes(range(200)))
     if resp:

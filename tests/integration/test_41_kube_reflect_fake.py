@@ -183,6 +183,8 @@ def test_watch_skips_bad_lines_and_relists_on_410(fake, edgesite_factory):
     assert "pods: watch: skipping ADDED default/a/b: missing or bad " \
         "metadata.name" in log
     assert "pods: watch: skipping an event without type or object" in log
+    # ... and counted: the four bad lines of the first watch
+    assert es.metric("edgesite_kube_objects_skipped_total") == 4
     assert "pods: watching -> listing (410 gone: too old resource " \
         "version" in log
     # A 403 is told once; a 404 of an optional API is told quietly.

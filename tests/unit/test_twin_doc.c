@@ -122,6 +122,19 @@ test_check(void)
 	CHECK(check("{\"twin\":{\"ok\":{\"actual\":{\"value\":\"1\"}},"
 	    "\"temp\":{\"actual\":{\"value\":\"x\"}}}}", twin, &reason) ==
 	    TWIN_CODE_BAD_REQUEST);
+	/*
+	 * A property given twice: each copy passes alone (a new int, then
+	 * a string), but applied in order the string would land in the int.
+	 */
+	CHECK(check("{\"twin\":{\"n\":{\"actual\":{\"value\":\"1\"},"
+	    "\"metadata\":{\"type\":\"int\"}},\"n\":{\"actual\":"
+	    "{\"value\":\"x\"},\"metadata\":{\"type\":\"string\"}}}}", twin,
+	    &reason) == TWIN_CODE_BAD_REQUEST);
+	CHECK_STR(reason, "property n is given twice");
+	CHECK(check("{\"twin\":{\"temp\":{\"actual\":{\"value\":\"1\"}},"
+	    "\"temp\":{\"actual\":{\"value\":\"2\"}}}}", twin, &reason) ==
+	    TWIN_CODE_BAD_REQUEST);
+	CHECK_STR(reason, "property temp is given twice");
 	cJSON_Delete(twin);
 }
 

@@ -1687,6 +1687,8 @@ store_snap_new(struct store *s)
 	sn = xcalloc(1, sizeof(*sn));
 	if ((sn->ro = leveldb_readoptions_create()) == NULL)
 		fatalx("store: out of memory");
+	/* as every other read: a damaged block is found, not passed on */
+	leveldb_readoptions_set_verify_checksums(sn->ro, 1);
 	sn->revision = s->revision;
 	if (s->db == NULL)
 		return sn;	/* the reopen failed: scans fail, logged */

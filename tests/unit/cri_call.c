@@ -10,7 +10,8 @@
  * 1 otherwise, 2 on bad usage.
  *
  *   version | status | wait-ready [ms] | sleep ms | timeout ms
- *   list-sandboxes | run-sandbox name= ns= uid= [port=host:ctr] [logdir=]
+ *   list-sandboxes (a line "sandbox id ready|notready ns/name uid" each)
+ *   run-sandbox name= ns= uid= [port=host:ctr] [logdir=]
  *   sandbox-status [id] | stop-sandbox [id] | remove-sandbox [id]
  *   create image= name= [sandbox=] [cmd=a,b,c] | start|stop|remove [id]
  *   list-containers | container-status [id] | exec [id=] [t=s] cmd...
@@ -170,11 +171,13 @@ cri_tool_done_cb(const struct cri_reply *r, void *arg)
 		for (i = 0; i < r->u.list_pod_sandbox->n_items; i++) {
 			Runtime__V1__PodSandbox *p =
 			    r->u.list_pod_sandbox->items[i];
-			printf("sandbox %s %s %s/%s\n", p->id,
+			printf("sandbox %s %s %s/%s %s\n", p->id,
 			    p->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY ?
 			    "ready" : "notready", p->metadata != NULL ?
 			    p->metadata->namespace_ : "?", p->metadata != NULL ?
-			    p->metadata->name : "?");
+			    p->metadata->name : "?", p->metadata != NULL &&
+			    p->metadata->uid != NULL && p->metadata->uid[0] != '\0' ?
+			    p->metadata->uid : "?");
 		}
 		cri_tool_result(t, r, "%zu", r->u.list_pod_sandbox->n_items);
 	} else if (strcmp(name, "run-sandbox") == 0) {

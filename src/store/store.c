@@ -3,14 +3,20 @@
  * The store: the LevelDB adapter (the only file that uses leveldb/c.h;
  * core/version.c includes it only to print the version).
  * It owns the database handle, the state directory lock, the local revision
- * counter, the change log and the change subscriptions. Every write is a
+ * counter, the change log and the change subscriptions, the syncs that
+ * make acknowledged batches durable (one per loop turn) and the sync
+ * watches, the free space kept for LevelDB and the reopen after a failed
+ * write, and the snapshots read over many loop turns. Every write is a
  * batch that also carries the bumped revision, each value sealed with it,
  * and the batch's entries in the change log (store.h; its keys, and every
  * other family's, in store_keys.h); after a successful write the batch's
  * changes are queued and delivered to matching subscribers on a later
  * loop turn, never from inside the commit. Every
  * value is framed (store_value.c) and verified on read; a damaged value is
- * logged, counted and treated as absent.
+ * logged, counted and treated as absent. A known gap: LevelDB closes its
+ * old log file without syncing it when it switches to a new one, so a
+ * sync right after a switch does not cover the batches in the old log
+ * until they are compacted into a table (HACKING.md, "Durability").
  */
 #include "config.h"
 

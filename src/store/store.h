@@ -7,7 +7,9 @@
  * value remembers the revision that wrote it, and the changes to objects
  * (o/ keys) are kept in a bounded change log so a reader can resume from a
  * past revision, across restarts too (the local API's resourceVersion and
- * watch).
+ * watch). A write acknowledged to a peer is synced first
+ * (store_batch_commit_sync); a reader that goes at its client's pace reads
+ * a snapshot (store_snap_*) and the change log in steps (store_log_step).
  *
  * The change log: c/<revision, 20 digits>/<index in the batch, 6 digits>
  * holds one change per changed object key: 'A' (added), 'M' (modified) or

@@ -6,12 +6,14 @@
  * whatever the broker. Build: cc -O2 -o mqtt_load mqtt_load.c
  *
  *   mqtt_load -p PORT throughput -s SUBS -n MSGS -q QOS [-z BYTES] [-w WIN]
- *	    [-P] [-R]
- *	SUBS subscribers on one topic, one publisher sends MSGS messages
- *	(QoS 1: at most WIN unacknowledged); prints the time until every
- *	subscriber has them all (or 10 s of silence) and the counts. -P:
- *	the subscribers keep a persistent session (clean session 0); -R:
- *	the messages are retained.
+ *	    [-k PUBS] [-P] [-R]
+ *	SUBS subscribers on one topic, PUBS publishers (default 1) send MSGS
+ *	messages between them (QoS 1: each has at most WIN unacknowledged);
+ *	prints the time from the first PUBLISH until every subscriber has
+ *	them all and, at QoS 1, every publisher has its last PUBACK (QoS 0:
+ *	or 3 s of silence), and the counts. -P: the subscribers keep a
+ *	persistent session (clean session 0); -R: the messages are
+ *	retained.
  *   mqtt_load -p PORT latency -n ROUNDS -q QOS
  *	one message at a time from a publisher to a subscriber; prints the
  *	round-trip percentiles in microseconds.
@@ -309,54 +311,82 @@ raise_nofile(int n)
 	}
 }
 
+/* Queues what publisher c may send now: its share, within its window. */
+static void
+pub_fill(struct conn *c, long *sent, long share, int qos, int win,
+    const uint8_t *payload, size_t size)
+{
+	/* acks counts the CONNACK too: sent - (acks - 1) are in flight. */
+	while (*sent < share && c->outlen < 64 * 1024 &&
+	    (qos == 0 || *sent - c->acks + 1 < win)) {
+		publish(c, "bench/t", qos, (uint16_t)(*sent % 65535 + 1),
+		    payload, size);
+		(*sent)++;
+	}
+}
+
+/* 1 once every subscriber has msgs and, at QoS 1, every PUBACK is in. */
 static int
-throughput(int subs, long msgs, int qos, size_t size, int win)
+all_done(struct conn *cs, int pubs, int n, const long *sent, long msgs,
+    int qos)
+{
+	int	i;
+
+	for (i = 0; i < pubs; i++)
+		if (qos > 0 && cs[i].acks - 1 < sent[i])
+			return 0;
+	for (i = pubs; i < n; i++)
+		if (cs[i].got < msgs)
+			return 0;
+	return 1;
+}
+
+static int
+throughput(int subs, int pubs, long msgs, int qos, size_t size, int win)
 {
 	struct conn	*cs;
 	struct pollfd	*pfd;
 	uint8_t		*payload;
 	char		 id[32];
-	long		 sent = 0, min, total = 0;
+	long		*sent, total = 0, all = 0;
 	double		 t0, last, t;
-	int		 i, n = subs + 1;
+	int		 i, done, n = subs + pubs;
 
 	raise_nofile(n);
 	cs = calloc(n, sizeof(*cs));
 	pfd = calloc(n, sizeof(*pfd));
+	sent = calloc(pubs, sizeof(*sent));
 	payload = calloc(1, size + 1);
 	memset(payload, 'x', size);
 	for (i = 0; i < n; i++) {
 		snprintf(id, sizeof(id), "load-%d-%d", getpid(), i);
-		conn_open(&cs[i], id, i == 0 || !persistent);
-		if (i > 0)
+		conn_open(&cs[i], id, i < pubs || !persistent);
+		if (i >= pubs)
 			subscribe(&cs[i], "bench/t", qos);
 	}
-	wait_acks(cs, 1, pfd, 1);
-	wait_acks(cs + 1, subs, pfd, 2);
+	wait_acks(cs, pubs, pfd, 1);
+	wait_acks(cs + pubs, subs, pfd, 2);
 	t0 = last = now();
 	for (;;) {
-		/* The publisher keeps its output short and its window full. */
-		while (sent < msgs && cs[0].outlen < 64 * 1024 &&
-		    (qos == 0 || sent - cs[0].acks + 1 < win)) {
-			publish(&cs[0], "bench/t", qos,
-			    (uint16_t)(sent % 65535 + 1), payload, size);
-			sent++;
-		}
+		/* Each publisher keeps its output short and its window full. */
+		for (i = 0; i < pubs; i++)
+			pub_fill(&cs[i], &sent[i], msgs / pubs +
+			    (i < msgs % pubs), qos, win, payload, size);
 		if (poll_round(cs, n, pfd, 100) > 0)
 			last = now();
-		for (min = msgs, i = 1; i < n; i++)
-			if (cs[i].got < min)
-				min = cs[i].got;
+		for (all = 0, i = 0; i < pubs; i++)
+			all += sent[i];
+		done = all_done(cs, pubs, n, sent, msgs, qos);
 		/* Lost QoS 0 messages: stop after 3 s of silence. */
-		if (min >= msgs || (sent == msgs && now() - last > 3))
+		if (done || (all == msgs && now() - last > 3))
 			break;
 	}
-	t = (min >= msgs ? now() : last) - t0;
-	for (i = 1; i < n; i++)
+	t = (done ? now() : last) - t0;
+	for (i = pubs; i < n; i++)
 		total += cs[i].got;
 	printf("seconds=%.4f sent=%ld delivered=%ld expected=%ld "
-	    "msgs_per_s=%.0f deliveries_per_s=%.0f\n", t, sent, total,
-	    msgs * subs, sent / t, total / t);
+	    "msgs_per_s=%.0f deliveries_per_s=%.0f\n", t, all, total,
+	    msgs * subs, all / t, total / t);
 	return 0;
 }
 
@@ -431,7 +461,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: mqtt_load -p port throughput|latency|idle "
 	    "[-s subs] [-n msgs] [-q qos] [-z bytes] [-w window] "
-	    "[-c clients] [-P] [-R]\n");
+	    "[-k pubs] [-c clients] [-P] [-R]\n");
 	exit(2);
 }
 
@@ -440,11 +470,12 @@ main(int argc, char *argv[])
 {
 	const char	*mode;
 	long		 n = 10000;
-	int		 ch, subs = 1, qos = 0, win = 100, clients = 1000;
+	int		 ch, subs = 1, pubs = 1, qos = 0, win = 100;
+	int		 clients = 1000;
 	size_t		 size = 32;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt(argc, argv, "p:s:n:q:z:w:c:PR")) != -1) {
+	while ((ch = getopt(argc, argv, "p:s:n:q:z:w:k:c:PR")) != -1) {
 		switch (ch) {
 		case 'p': port = atoi(optarg); break;
 		case 's': subs = atoi(optarg); break;
@@ -452,6 +483,7 @@ main(int argc, char *argv[])
 		case 'q': qos = atoi(optarg); break;
 		case 'z': size = (size_t)atol(optarg); break;
 		case 'w': win = atoi(optarg); break;
+		case 'k': pubs = atoi(optarg); break;
 		case 'c': clients = atoi(optarg); break;
 		case 'P': persistent = 1; break;
 		case 'R': retained = 1; break;
@@ -461,12 +493,16 @@ main(int argc, char *argv[])
 	if (optind >= argc)
 		usage();
 	mode = argv[optind];
+	if (pubs < 1 || win < 1 || win > 65535) {
+		fprintf(stderr, "-k at least 1, -w 1 to 65535\n");
+		return 2;
+	}
 	if (qos < 0 || qos > 1) {
 		fprintf(stderr, "QoS 0 or 1\n");
 		return 2;
 	}
 	if (strcmp(mode, "throughput") == 0)
-		return throughput(subs, n, qos, size, win);
+		return throughput(subs, pubs, n, qos, size, win);
 	if (strcmp(mode, "latency") == 0)
 		return latency(n, qos);
 	if (strcmp(mode, "idle") == 0)

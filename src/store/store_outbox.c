@@ -131,11 +131,30 @@ store_outbox_status_patch(const char *member, const char *value,
 	return body;
 }
 
+/*
+ * Adds the record of target <family>/<ns>/<name>/<what> to b, with path
+ * (freed here) as its request path.
+ */
+static int
+store_outbox_add_for(struct store_batch *b, const char *family,
+    const char *ns, const char *name, const char *what, const char *method,
+    char *path, const char *content_type, const char *body)
+{
+	char	*target;
+	int	 rc;
+
+	xasprintf(&target, "%s/%s/%s/%s", family, ns, name, what);
+	rc = store_outbox_add(b, target, method, path, content_type, body);
+	free(target);
+	free(path);
+	return rc;
+}
+
 int
 store_outbox_pod_status(struct store_batch *b, const char *ns,
     const char *name, const char *uid, const char *status_json)
 {
-	char	*body, *path, *target;
+	char	*body, *path;
 	int	 rc;
 
 	if (!dnsname_subdomain(ns) || !dnsname_subdomain(name) ||
@@ -145,11 +164,8 @@ store_outbox_pod_status(struct store_batch *b, const char *ns,
 	    NULL)
 		return -1;
 	xasprintf(&path, "/api/v1/namespaces/%s/pods/%s/status", ns, name);
-	xasprintf(&target, "pods/%s/%s/status", ns, name);
-	rc = store_outbox_add(b, target, "PATCH", path, STORE_OUTBOX_MERGE,
-	    body);
-	free(target);
-	free(path);
+	rc = store_outbox_add_for(b, "pods", ns, name, "status", "PATCH", path,
+	    STORE_OUTBOX_MERGE, body);
 	free(body);
 	return rc;
 }
@@ -159,7 +175,7 @@ store_outbox_pod_delete(struct store_batch *b, const char *ns,
     const char *name, const char *uid)
 {
 	cJSON	*root;
-	char	*body, *path, *target;
+	char	*body, *path;
 	int	 rc;
 
 	if (!dnsname_subdomain(ns) || !dnsname_subdomain(name) ||
@@ -174,11 +190,8 @@ store_outbox_pod_delete(struct store_batch *b, const char *ns,
 	body = json_print(root);
 	cJSON_Delete(root);
 	xasprintf(&path, "/api/v1/namespaces/%s/pods/%s", ns, name);
-	xasprintf(&target, "pods/%s/%s/delete", ns, name);
-	rc = store_outbox_add(b, target, "DELETE", path, STORE_OUTBOX_JSON,
-	    body);
-	free(target);
-	free(path);
+	rc = store_outbox_add_for(b, "pods", ns, name, "delete", "DELETE",
+	    path, STORE_OUTBOX_JSON, body);
 	free(body);
 	return rc;
 }
@@ -187,26 +200,21 @@ int
 store_outbox_mirror_create(struct store_batch *b, const char *ns,
     const char *name, const char *pod_json)
 {
-	char	*path, *target;
-	int	 rc;
+	char	*path;
 
 	if (!dnsname_subdomain(ns) || !dnsname_subdomain(name) ||
 	    pod_json == NULL)
 		return -1;
 	xasprintf(&path, "/api/v1/namespaces/%s/pods", ns);
-	xasprintf(&target, "pods/%s/%s/mirror", ns, name);
-	rc = store_outbox_add(b, target, "POST", path, STORE_OUTBOX_JSON,
-	    pod_json);
-	free(target);
-	free(path);
-	return rc;
+	return store_outbox_add_for(b, "pods", ns, name, "mirror", "POST",
+	    path, STORE_OUTBOX_JSON, pod_json);
 }
 
 int
 store_outbox_device_status(struct store_batch *b, const char *ns,
     const char *name, const char *rv, const char *status_json)
 {
-	char	*body, *path, *target;
+	char	*body, *path;
 	int	 rc;
 
 	if (!dnsname_subdomain(ns) || !dnsname_subdomain(name) ||
@@ -218,11 +226,8 @@ store_outbox_device_status(struct store_batch *b, const char *ns,
 		return -1;
 	xasprintf(&path, STORE_OUTBOX_DEVICE_API
 	    "/namespaces/%s/devices/%s/status", ns, name);
-	xasprintf(&target, "devices/%s/%s/status", ns, name);
-	rc = store_outbox_add(b, target, "PATCH", path, STORE_OUTBOX_MERGE,
-	    body);
-	free(target);
-	free(path);
+	rc = store_outbox_add_for(b, "devices", ns, name, "status", "PATCH",
+	    path, STORE_OUTBOX_MERGE, body);
 	free(body);
 	return rc;
 }

@@ -425,17 +425,12 @@ api_peer(evhtp_connection_t *c, char *buf, size_t len)
 static void
 api_drop(struct api *api, enum api_drop why, evhtp_connection_t *c)
 {
-	uint64_t	now = clock_mono_ms(), quiet;
+	uint64_t	quiet;
 	char		peer[API_PEER_MAX];
 
 	api->drops[why]++;
-	if (api->drop_logged[why] != 0 && now - api->drop_logged[why] < 1000) {
-		api->drop_quiet[why]++;
+	if (!ratelimit_pass(&api->drop_rl[why], clock_mono_ms(), &quiet))
 		return;
-	}
-	quiet = api->drop_quiet[why];
-	api->drop_logged[why] = now != 0 ? now : 1;
-	api->drop_quiet[why] = 0;
 	api_peer(c, peer, sizeof(peer));
 	if (why == API_DROP_IDLE)
 		log_debug("api: %s: %s", peer, api_drop_text[why]);
@@ -1404,6 +1399,7 @@ api_new(struct event_base *base, const struct conf *conf,
 	struct api	*api;
 	struct timeval	 idle;
 	int64_t		 ms;
+	size_t		 i;
 
 	api = xcalloc(1, sizeof(*api));
 	api->base = base;
@@ -1416,6 +1412,9 @@ api_new(struct event_base *base, const struct conf *conf,
 	evtimer_assign(&api->shed_ev, base, api_conn_shed_cb, api);
 	TAILQ_INIT(&api->rejects);
 	TAILQ_INIT(&api->streams);
+	for (i = 0; i < API_DROP_MAX; i++)
+		api->drop_rl[i].period_ms = API_DROP_LOG_MS;
+	api->cut_rl.period_ms = API_STREAM_LOG_MS;
 	if ((api->htp = evhtp_new(base, api)) == NULL) {
 		*errstr = "cannot create the HTTP server";
 		free(api);

@@ -20,6 +20,12 @@
 
 #include <event2/event_struct.h>
 
+#include "core/ratelimit.h"
+
+/* Between two log lines of dropped connections (per reason), cut streams. */
+#define API_DROP_LOG_MS		1000
+#define API_STREAM_LOG_MS	60000
+
 struct bufferevent;
 struct evbuffer;
 struct evhtp;
@@ -71,8 +77,7 @@ struct api {
 	struct api_peers	*peers;
 	struct event		 shed_ev;	/* back to the reserved slots */
 	uint64_t		 drops[API_DROP_MAX];
-	uint64_t		 drop_logged[API_DROP_MAX]; /* ms, last line */
-	uint64_t		 drop_quiet[API_DROP_MAX];  /* since then */
+	struct ratelimit	 drop_rl[API_DROP_MAX];	/* 1 line/s each */
 	TAILQ_HEAD(, api_reject) rejects;
 	TAILQ_HEAD(, api_stream) streams;
 	size_t			 nstreams;
@@ -80,8 +85,7 @@ struct api {
 	uint64_t		 stream_stalls;	/* cut off: read nothing */
 	uint64_t		 stream_overflows; /* live data piled up */
 	uint64_t		 lists_cut;	/* cut by a store error */
-	uint64_t		 cut_logged;	/* ms of the last such log */
-	uint64_t		 cut_quiet;	/* cut offs not logged since */
+	struct ratelimit	 cut_rl;	/* 1 line a minute */
 	struct api_metrics	*metrics;
 	struct api_watch_hub	*hub;
 	char			*token;		/* bearer token, or NULL */

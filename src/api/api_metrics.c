@@ -70,7 +70,7 @@ struct api_metrics {
 	struct api_metrics_room	*rooms;		/* in the order added */
 	size_t			 nrooms;
 	uint64_t		 dropped;	/* left out by the writer */
-	uint64_t		 drop_logged;	/* ms, clock_mono_ms */
+	struct ratelimit	 drop_rl;	/* logs of left-out samples */
 };
 
 /* What /proc tells about this process. */
@@ -136,6 +136,7 @@ api_metrics_new(struct api *api)
 	struct api_metrics	*m;
 
 	m = xcalloc(1, sizeof(*m));
+	m->drop_rl.period_ms = API_METRICS_LOG_MS;
 	m->api = api;
 	evtimer_assign(&m->lag_ev, api->base, api_metrics_lag_cb, m);
 	api_metrics_lag_arm(m);
@@ -368,14 +369,12 @@ api_metrics_lag(struct metrics_out *out, struct api_metrics *m)
 static void
 api_metrics_dropped(struct metrics_out *out, struct api_metrics *m)
 {
-	uint64_t	n = metrics_out_dropped(out), now = clock_mono_ms();
+	uint64_t	n = metrics_out_dropped(out);
 
-	if (n > 0 && (m->drop_logged == 0 ||
-	    now - m->drop_logged >= API_METRICS_LOG_MS)) {
+	if (n > 0 && ratelimit_pass(&m->drop_rl, clock_mono_ms(), NULL)) {
 		log_warnx("metrics: %llu samples left out of /metrics (%s), "
 		    "serving the rest", (unsigned long long)n,
 		    metrics_out_why(out));
-		m->drop_logged = now != 0 ? now : 1;
 	}
 	m->dropped += n;
 	metrics_counter(out, "edgesite_metrics_dropped_total",

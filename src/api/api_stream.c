@@ -51,8 +51,6 @@
  * megabytes loopback allows and take in what a client never reads.
  */
 #define API_STREAM_SNDBUF	(64 * 1024)
-/* Milliseconds between two logs of clients cut off. */
-#define API_STREAM_LOG_MS	60000
 
 enum api_stream_state {
 	API_STREAM_OPEN,
@@ -131,21 +129,17 @@ static void
 api_stream_cut(struct api_stream *st, int overflow, const char *why)
 {
 	struct api	*api = st->api;
-	uint64_t	 now = clock_mono_ms();
+	uint64_t	 quiet;
 
 	if (overflow)
 		api->stream_overflows++;
 	else
 		api->stream_stalls++;
-	if (api->cut_logged != 0 && now - api->cut_logged < API_STREAM_LOG_MS) {
-		api->cut_quiet++;
+	if (!ratelimit_pass(&api->cut_rl, clock_mono_ms(), &quiet))
 		return;
-	}
 	log_warnx("api: %s: client reads too slowly (%s), disconnected; %"
 	    PRIu64 " more since the last such line", st->peer, why,
-	    api->cut_quiet);
-	api->cut_logged = now;
-	api->cut_quiet = 0;
+	    quiet);
 }
 
 /* The one place a stream's state changes. */

@@ -34,6 +34,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "core/xmalloc.h"
 #include "kube/kube.h"
 #include "kube/kube_http.h"
@@ -104,8 +105,7 @@ struct kube_outbox {
 	struct event			*reap;
 	struct store_sub		*sub;
 	size_t				 nevents;	/* event entries not done */
-	uint64_t			 drop_logged;	/* ms, last drop logged */
-	uint64_t			 drop_unlogged;	/* drops since */
+	struct ratelimit		 drop_rl;	/* logs of dropped events */
 	struct kube_outbox_stats	 stats;
 };
 
@@ -518,17 +518,13 @@ kube_outbox_oldest_event(struct kube_outbox *ob)
 static void
 kube_outbox_log_drop(struct kube_outbox *ob, const char *target)
 {
-	uint64_t	now = clock_mono_ms();
+	uint64_t	quiet;
 
-	ob->drop_unlogged++;
-	if (ob->drop_logged != 0 &&
-	    now - ob->drop_logged < KUBE_OUTBOX_DROP_LOG_MS)
+	if (!ratelimit_pass(&ob->drop_rl, clock_mono_ms(), &quiet))
 		return;
 	log_warnx("outbox: more than %d events waiting, dropped %" PRIu64
 	    " of the oldest (last %s)", KUBE_OUTBOX_MAX_EVENTS,
-	    ob->drop_unlogged, target);
-	ob->drop_logged = now;
-	ob->drop_unlogged = 0;
+	    quiet + 1, target);
 }
 
 /* Past KUBE_OUTBOX_MAX_EVENTS, the oldest event records go. */
@@ -608,6 +604,7 @@ kube_outbox_new(struct kube *k)
 	size_t				 n = 0;
 
 	ob = xcalloc(1, sizeof(*ob));
+	ob->drop_rl.period_ms = KUBE_OUTBOX_DROP_LOG_MS;
 	ob->k = k;
 	TAILQ_INIT(&ob->entries);
 	ob->probe = evtimer_new(k->base, kube_outbox_probe_cb, ob);

@@ -344,6 +344,7 @@ mqtt_broker_new(struct event_base *base, const struct conf *conf,
 	struct mqtt_broker	*b;
 
 	b = xcalloc(1, sizeof(*b));
+	b->hold_rl.period_ms = MQTT_HOLD_WARN_MS;
 	b->base = base;
 	b->store = store;
 	b->max_packet = (size_t)conf->mqtt_max_packet_size;

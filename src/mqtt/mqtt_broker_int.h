@@ -14,7 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/ratelimit.h"
 #include "mqtt/mqtt_broker.h"
+
+/* Between two warnings of acknowledgements withheld (mqtt_hold.c). */
+#define MQTT_HOLD_WARN_MS	10000
 #include "mqtt/mqtt_packet.h"
 
 struct bufferevent;
@@ -156,7 +160,7 @@ struct mqtt_broker {
 	struct event		*commit_ev;
 	struct store_sync_watch	*sync_watch;
 	struct mqtt_connq	 holding;	/* conns with held acks */
-	uint64_t		 hold_warned;	/* last warning, ms */
+	struct ratelimit	 hold_rl;	/* warnings of withheld acks */
 	uint64_t		 seq;		/* last message key used */
 	uint64_t		 match_gen;
 	struct mqtt_session	**matched;

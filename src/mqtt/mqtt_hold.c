@@ -32,9 +32,6 @@
 #include "mqtt/mqtt_packet.h"
 #include "store/store.h"
 
-/* At most one warning per interval for the closes without an ack. */
-#define MQTT_HOLD_WARN_MS	10000
-
 /* One withheld PUBACK or PUBREC. */
 struct mqtt_hold {
 	enum mqtt_packet_type	 type;
@@ -126,16 +123,13 @@ static void
 mqtt_hold_fail_conn(struct mqtt_conn *c)
 {
 	struct mqtt_broker	*b = c->broker;
-	uint64_t		 now = clock_mono_ms();
 
 	b->stats.acks_withheld++;
 	/* a full disk fails every client: one warning per interval */
-	if (b->hold_warned == 0 || now - b->hold_warned >=
-	    MQTT_HOLD_WARN_MS) {
+	if (ratelimit_pass(&b->hold_rl, clock_mono_ms(), NULL)) {
 		log_warnx("%s: the store could not write what it sent, "
 		    "closing without the acknowledgement (%llu such "
 		    "closes in all)", c->name, b->stats.acks_withheld);
-		b->hold_warned = now;
 	} else
 		log_debug("%s: the store could not write what it sent, "
 		    "closing without the acknowledgement", c->name);

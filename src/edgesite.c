@@ -331,6 +331,7 @@ edgesite_start(struct edgesite *es)
 	if ((es->twin = twin_new(es->base, es->conf, es->store, es->mqtt,
 	    &es->node, &errstr)) == NULL)
 		fatalx("twin: %s", errstr);
+	api_metrics_add(es->api, "twin", twin_metrics, es->twin);
 	log_info("edgesite %s started: state %s, local api on %s, %s",
 	    version_string(), es->conf->state_dir, es->conf->api_listen,
 	    es->kube != NULL ? "cluster mode" : "standalone");

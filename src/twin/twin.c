@@ -33,6 +33,7 @@
 #include "core/conf.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/node.h"
 #include "core/xmalloc.h"
 #include "mqtt/mqtt.h"
@@ -56,6 +57,7 @@ struct twin {
 	struct store_sub	*devices_sub;
 	struct store_sub	*models_sub;
 	struct event		 ev_sync;
+	uint64_t		 refused;	/* requests answered an error */
 };
 
 /* A bound Device as a sync sees it. */
@@ -105,6 +107,7 @@ twin_refuse(struct twin *t, const char *topic, const char *event_id,
 {
 	char	esc[256];
 
+	t->refused++;
 	log_debug("twin: %s: refused (%d): %s", log_escape(topic,
 	    strlen(topic), esc, sizeof(esc)), code, reason);
 	twin_answer(t, topic, twin_doc_error(event_id, twin_now(), code,
@@ -801,4 +804,15 @@ twin_free(struct twin *t)
 	store_unsubscribe(t->models_sub);
 	event_del(&t->ev_sync);
 	free(t);
+}
+
+/* The twin's counts on /metrics; arg is the twin. */
+void
+twin_metrics(struct metrics_out *out, void *arg)
+{
+	struct twin	*t = arg;
+
+	metrics_counter(out, "edgesite_twin_requests_refused_total",
+	    "Device requests the twin refused, each answered with its error "
+	    "on the result topic.", t->refused);
 }

@@ -13,6 +13,7 @@ struct conf;
 struct store;
 struct mqtt;
 struct node_ident;
+struct metrics_out;
 struct twin;
 
 /*
@@ -26,5 +27,7 @@ struct twin	*twin_new(struct event_base *, const struct conf *,
 		    const char **errstr);
 /* Unsubscribes and frees; accepts NULL. */
 void		 twin_free(struct twin *);
+/* The twin's counts for /metrics (a metrics_cb; arg is the twin). */
+void		 twin_metrics(struct metrics_out *, void *arg);
 
 #endif

@@ -246,6 +246,8 @@ def test_bad_twin_updates_change_nothing(edgesite_factory, broker, payload,
     assert got["twin"] == before
     assert got["twin"]["temperature"]["actual"]["value"] == "20"
     assert stored_keys(es) == keys
+    # every refusal is counted, not only answered
+    assert es.metric("edgesite_twin_requests_refused_total") == 1
     sub.stop()
     assert es.stop() == 0
 
